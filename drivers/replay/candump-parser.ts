@@ -29,6 +29,7 @@
  * string only the first time it is seen (later lines are matched by comparing bytes).
  */
 import { FRAME_STRIDE, FrameFlag, busIndex, type FrameBatch } from '../can/frame-batch.js';
+import { wallClockUs } from './wall-clock.js';
 
 export interface CandumpParserOptions {
   /** Bus for lines that name no interface (`123#DEAD`). Default `can0`. */
@@ -88,10 +89,6 @@ const ERRORFRAME = Buffer.from('ERRORFRAME');
 
 function isBlank(c: number): boolean {
   return c === SP || c === TAB;
-}
-
-function wallClockUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 export class CandumpParser {

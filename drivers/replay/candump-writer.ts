@@ -3,9 +3,9 @@
  * `(1436509052.249713) can0 123#DEADBEEF`, `… 12345678#R`, `… 123##1<data>`, `… 20000080#<data>`.
  */
 import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
+import { frameProblem } from './frame-check.js';
 
 const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
-const FD_LENGTHS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64]);
 
 /**
  * One log line, without its newline. `timeUs` is integer microseconds (seconds printed with 10
@@ -28,29 +28,18 @@ export function formatCandumpBatchLine(batch: FrameBatch, i: number): string {
 
 /** `ID#data` part, as can-utils' sprint_canframe writes it. */
 function formatFrameText(id: number, flags: number, data: Uint8Array | ArrayLike<number>): string {
+  const problem = frameProblem(id, flags, data.length);
+  if (problem !== undefined) throw new Error(`cannot write frame: ${problem}`);
   let text: string;
-  if (flags & FrameFlag.ERROR) {
-    if (id < 0 || id > 0x1fffffff) throw new Error(`error class 0x${id.toString(16)} exceeds 29 bits`);
-    text = ((id | 0x20000000) >>> 0).toString(16).toUpperCase().padStart(8, '0');
-  } else if (flags & FrameFlag.EXTENDED) {
-    if (id < 0 || id > 0x1fffffff) throw new Error(`29-bit CAN ID 0x${id.toString(16)} out of range`);
-    text = id.toString(16).toUpperCase().padStart(8, '0');
-  } else {
-    if (id < 0 || id > 0x7ff) throw new Error(`11-bit CAN ID 0x${id.toString(16)} out of range (use FrameFlag.EXTENDED)`);
-    text = id.toString(16).toUpperCase().padStart(3, '0');
-  }
-  if (flags & FrameFlag.RTR) {
-    if (flags & FrameFlag.FD) throw new Error('CAN FD frames have no remote request');
-    if (data.length > 8) throw new Error(`remote request DLC ${data.length} exceeds 8`);
-    return `${text}#R${data.length > 0 ? data.length : ''}`;
-  }
+  if (flags & FrameFlag.ERROR) text = ((id | 0x20000000) >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  else if (flags & FrameFlag.EXTENDED) text = id.toString(16).toUpperCase().padStart(8, '0');
+  else text = id.toString(16).toUpperCase().padStart(3, '0');
+  if (flags & FrameFlag.RTR) return `${text}#R${data.length > 0 ? data.length : ''}`;
   if (flags & FrameFlag.FD) {
-    if (!FD_LENGTHS.has(data.length)) throw new Error(`invalid CAN FD length ${data.length}`);
     const fdFlags = (flags & FrameFlag.BRS ? 1 : 0) | (flags & FrameFlag.ESI ? 2 : 0);
     text += `##${fdFlags.toString(16).toUpperCase()}`;
   } else {
     text += '#';
-    if (data.length > 8) throw new Error(`classic CAN payload of ${data.length} bytes exceeds 8 (use FrameFlag.FD)`);
   }
   for (let k = 0; k < data.length; k++) text += HEX_BYTE[data[k]];
   return text;

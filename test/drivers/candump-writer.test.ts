@@ -18,8 +18,8 @@ describe('formatCandumpLine', () => {
   });
 
   it('refuses frames CAN cannot carry', () => {
-    expect(() => formatCandumpLine(0, 'can0', 0x800, 0, [])).toThrow(/11-bit/);
-    expect(() => formatCandumpLine(0, 'can0', 0x20000000, EXTENDED, [])).toThrow(/29-bit/);
+    expect(() => formatCandumpLine(0, 'can0', 0x800, 0, [])).toThrow(/11-bit CAN ID 0x800/);
+    expect(() => formatCandumpLine(0, 'can0', 0x20000000, EXTENDED, [])).toThrow(/29-bit CAN ID 0x20000000/);
     expect(() => formatCandumpLine(0, 'can0', 1, 0, new Uint8Array(9))).toThrow(/exceeds 8/);
     expect(() => formatCandumpLine(0, 'can0', 1, FD, new Uint8Array(9))).toThrow(/CAN FD length 9/);
     expect(() => formatCandumpLine(1.5, 'can0', 1, 0, [])).toThrow(/integer/);
