@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The `roadlink` command line: a table of subcommands, each in its own file under agent/cli/ and
+ * loaded only when run (so `roadlink decode` does not load the MQTT or SQLite stacks).
+ * To add a command: one line in `commands`, one file exporting its run function.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Command[] = [
+  { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
+];
+
+/** package.json's version (found upwards from this file: agent/cli/ in the sources, dist/agent/cli/ when built). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'roadlink' && pkg.version) return pkg.version;
+    } catch {
+      // not here: look one level up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  return `usage: roadlink <command> [options]\n\ncommands:\n${list}\n\n  roadlink <command> --help   options of a command\n  roadlink --version          print the version\n`;
+}
+
+/** Dispatches argv (without node and script) to a command; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`roadlink: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // Commands report expected problems themselves; anything else gets one line (stack with ROADLINK_DEBUG=1).
+    process.stderr.write(`roadlink ${name}: ${process.env.ROADLINK_DEBUG ? (e as Error).stack : (e as Error).message}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  process.exitCode = await main(process.argv.slice(2));
+}
