@@ -1,0 +1,33 @@
+/** `gnss:` — an optional NMEA position source: a serial device, or a file replayed for tests and demos. */
+import type { ValueNode } from '../config-reader.js';
+
+export type GnssConfig = { device: string; baud: number } | { file: string; loop: boolean };
+
+/** The vehicle signals a configured GNSS source provides (rules and monitors may use them). */
+export const GNSS_SIGNALS = [
+  'Vehicle.CurrentLocation.Latitude',
+  'Vehicle.CurrentLocation.Longitude',
+  'Vehicle.CurrentLocation.Altitude',
+  'Vehicle.CurrentLocation.Heading',
+  'Vehicle.CurrentLocation.HorizontalAccuracy',
+] as const;
+
+const BAUD_RATES = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800];
+
+export function readGnss(node: ValueNode): GnssConfig | undefined {
+  const r = node.object();
+  if (!r) return undefined;
+  let gnss: GnssConfig | undefined;
+  if (r.has('device') === r.has('file')) {
+    r.problem('needs exactly one of device (a serial port) or file (an NMEA log)');
+  } else if (r.has('device')) {
+    const baud = r.number('baud', { default: 9600, integer: true });
+    if (!BAUD_RATES.includes(baud)) r.get('baud').problem(`must be one of ${BAUD_RATES.join(', ')}, got ${baud}`);
+    // The device may appear later (USB receivers): its existence is checked when the agent opens it.
+    gnss = { device: r.path('device', { required: true }) ?? '', baud };
+  } else {
+    gnss = { file: r.path('file', { required: true, mustExist: 'file' }) ?? '', loop: r.boolean('loop', { default: false }) };
+  }
+  r.done(['device', 'file', 'baud', 'loop']);
+  return gnss;
+}
