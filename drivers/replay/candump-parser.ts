@@ -156,6 +156,12 @@ export class CandumpParser {
     this.drain();
   }
 
+  /** Delivers the frames parsed so far, e.g. when a live stream goes quiet (a partial line stays). */
+  flush(): void {
+    if (this.paused) throw new Error('CandumpParser.flush() while paused: call resume() first');
+    if (this.batch.count > 0) this.deliver(-1);
+  }
+
   /**
    * Called from inside onBatch: keep the delivered batch untouched and stop parsing until resume().
    * The replay driver uses this to hold a batch until its time has come without copying it.

@@ -284,6 +284,19 @@ describe('CandumpParser, streaming', () => {
     expect(whole.parser.stats.badLineSamples.map((s) => s.line)).toEqual([4]);
   });
 
+  it('flush() delivers the frames so far and keeps a partial line for later', () => {
+    const ids: number[] = [];
+    const parser = new CandumpParser(createFrameBatch(64), (b) => ids.push(...b.id.subarray(0, b.count)));
+    parser.push(Buffer.from('(1.0) can0 101#01\n(1.0) can0 10'));
+    parser.flush();
+    expect(ids).toEqual([0x101]);
+    parser.push(Buffer.from('2#02\n'));
+    parser.flush();
+    expect(ids).toEqual([0x101, 0x102]);
+    parser.flush();
+    expect(ids).toEqual([0x101, 0x102]);
+  });
+
   it('parses the last line without a newline at end()', () => {
     const { frames } = parseAll(['(1.0) can0 12', '3#0', '1']);
     expect(frames.map((f) => [f.id, f.data])).toEqual([[0x123, [1]]]);
