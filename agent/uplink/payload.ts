@@ -1,0 +1,67 @@
+/**
+ * Message payloads on the wire: protobuf bytes, optionally compressed with raw deflate (RFC 1951).
+ * A compressed payload carries the MQTT 5 user property `content-encoding: deflate-raw`; every
+ * payload carries content type `application/x-protobuf` (which message it is follows from the topic).
+ */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { IPublishPacket } from 'mqtt';
+
+export const CONTENT_TYPE = 'application/x-protobuf';
+export const ENCODING_PROPERTY = 'content-encoding';
+export const DEFLATE_RAW = 'deflate-raw';
+/** User property carrying the store sequence number of a record (events): the receiver's gap check. */
+export const SEQ_PROPERTY = 'seq';
+
+/** Largest payload `unpack` will inflate to (a deflate bomb is refused, not expanded). */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+export class PayloadError extends Error {
+  override name = 'PayloadError';
+}
+
+export interface PackedPayload {
+  payload: Buffer;
+  deflated: boolean;
+}
+
+/** Compresses when asked and when it pays (smaller); otherwise the bytes as they are. */
+export function pack(bytes: Uint8Array, deflate: boolean): PackedPayload {
+  const plain = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (deflate && plain.length > 32) {
+    const compressed = deflateRawSync(plain);
+    if (compressed.length < plain.length) return { payload: compressed, deflated: true };
+  }
+  return { payload: plain, deflated: false };
+}
+
+type Properties = IPublishPacket['properties'];
+
+/** The user property `name` of a received packet (the first, when repeated). */
+export function userProperty(properties: Properties, name: string): string | undefined {
+  const value = properties?.userProperties?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The protobuf bytes of a received payload; throws PayloadError for an unknown encoding or bad deflate data. */
+export function unpack(payload: Buffer, properties: Properties): Buffer {
+  const encoding = userProperty(properties, ENCODING_PROPERTY);
+  if (encoding === undefined || encoding === 'identity') return payload;
+  if (encoding !== DEFLATE_RAW) throw new PayloadError(`unknown ${ENCODING_PROPERTY} "${encoding}"`);
+  try {
+    return inflateRawSync(payload, { maxOutputLength: MAX_INFLATED_BYTES });
+  } catch (err) {
+    throw new PayloadError(`bad ${DEFLATE_RAW} payload: ${(err as Error).message}`);
+  }
+}
+
+/** MQTT 5 publish properties for a packed payload (and a record's seq). */
+export function publishProperties(packed: PackedPayload, seq?: number): NonNullable<Properties> {
+  const userProperties: Record<string, string> = {};
+  if (packed.deflated) userProperties[ENCODING_PROPERTY] = DEFLATE_RAW;
+  if (seq !== undefined) userProperties[SEQ_PROPERTY] = String(seq);
+  return {
+    contentType: CONTENT_TYPE,
+    payloadFormatIndicator: false,
+    ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
+  };
+}

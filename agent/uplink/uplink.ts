@@ -1,0 +1,515 @@
+/**
+ * The vehicle's MQTT 5 uplink.
+ *
+ * - One persistent session per vehicle (client id = VIN, clean false, session expiry), reconnected
+ *   with exponential backoff and jitter (MqttSession).
+ * - After every connect: retained Presence online (the last will is the retained Presence offline),
+ *   the retained Checkin, then pending control messages, then the store's backlog.
+ * - Upload: rows from the store by priority then sequence, at most `maxInFlight` QoS 1 publishes
+ *   unacknowledged; a row is acked in the store (deleted by its next commit) only when the broker
+ *   has PUBACKed every part of it. A lost connection makes the store hand the unacked rows out again
+ *   (at-least-once: the receiver sees duplicates by sequence, never gaps).
+ * - Downlink: cmd/req and rules are checked to be a SignedCommand / SignedRulesUpdate envelope and
+ *   handed to the registered handler as bytes; the PUBACK goes after the handler returned, so a
+ *   command is redelivered if the agent dies before taking it. Garbage is counted and logged.
+ * - Control messages (command responses, rules acks, status) are kept in memory until PUBACKed and
+ *   re-sent after a reconnect; their promises resolve on PUBACK.
+ */
+import { EventEmitter } from 'node:events';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import { Presence, SignedCommand, SignedRulesUpdate, type ICheckin } from '../../proto/gen/roadlink.js';
+import type { StoredRow } from '../store/store.js';
+import type { BackoffOptions } from './backoff.js';
+import type { BrokerOptions } from './broker-options.js';
+import { encodeCheckin, newBootId } from './checkin.js';
+import { MqttSession, withTimeout, type Log } from './mqtt-session.js';
+import { pack, publishProperties, unpack, type PackedPayload } from './payload.js';
+import { RowPayloader } from './row-payloads.js';
+import { checkVin, vehicleTopics, type TopicKind } from './topics.js';
+
+/** The part of agent/store/store.ts the uplink uses. */
+export interface UplinkStore {
+  nextBatch(maxRows: number): StoredRow[];
+  ack(rowIds: readonly number[]): void;
+  releaseInFlight(): number;
+}
+
+export type MessageHandler = (bytes: Buffer) => Promise<void> | void;
+
+export interface UplinkOptions {
+  vin: string;
+  broker: BrokerOptions;
+  store: UplinkStore;
+  /** The Checkin sent after every connect; vin, bootId, timeMs and signalTable are filled in when missing. */
+  checkin: () => ICheckin;
+  /** Default: a random UUID per Uplink. */
+  bootId?: string;
+  /** How long the broker keeps the session (subscriptions, queued commands) while offline. Default 7 days. */
+  sessionExpiryS?: number;
+  /** Unacknowledged publishes at most (also capped by the broker's Receive Maximum). Default 16. */
+  maxInFlight?: number;
+  /** Largest payload; larger sample chunks are split. Default 128 KiB. */
+  maxPayloadBytes?: number;
+  /** Compress payloads with raw deflate when it makes them smaller. Default true. */
+  deflate?: boolean;
+  /** Rows fetched from the store per query. Default 64. */
+  batchRows?: number;
+  /** How often an idle uplink looks for new rows. Default 200 ms. */
+  pollIntervalMs?: number;
+  backoff?: BackoffOptions;
+  /** The PUBACK of a downlink message waits this long at most for its handler. Default 10,000 ms. */
+  handlerTimeoutMs?: number;
+  /** Streams of the store and the topic each goes to. Default { data: 'data', events: 'events' }. */
+  streamTopics?: Record<string, TopicKind>;
+  log?: Log;
+}
+
+export interface UplinkStats {
+  connected: boolean;
+  connects: number;
+  /** Lost connections and failed attempts. */
+  disconnects: number;
+  /** Publishes of store rows (parts count separately) and their payload bytes. */
+  publishedMessages: number;
+  publishedPayloadBytes: number;
+  deflatedMessages: number;
+  /** Publishes PUBACKed. */
+  ackedMessages: number;
+  /** Rows acked in the store (all parts PUBACKed), with their samples and records. */
+  ackedRows: number;
+  ackedSamples: number;
+  ackedRecords: number;
+  /** Rows sent as several parts. */
+  splitRows: number;
+  /** Rows handed back to the store unacked because the connection was lost. */
+  releasedRows: number;
+  /** PUBACKs with an error reason code (e.g. not authorized): the row waits for the store's in-flight timeout. */
+  rejectedPublishes: number;
+  /** Records larger than maxPayloadBytes (left in the store, logged). */
+  oversizeRows: number;
+  /** Rows of a stream with no topic (left in the store, logged). */
+  unroutableRows: number;
+  inFlightMessages: number;
+  /** Bytes written to the broker sockets (everything, including TLS and keep-alives). */
+  wireBytesSent: number;
+  /** Downlink messages received, of which garbage (bad topic, encoding or envelope) and handler failures. */
+  receivedMessages: number;
+  badMessages: number;
+  handlerErrors: number;
+  /** Control messages (responses, acks, status) waiting for PUBACK. */
+  controlPending: number;
+}
+
+interface RowInFlight {
+  row: StoredRow;
+  partsLeft: number;
+  generation: number;
+}
+
+interface ControlMessage {
+  kind: TopicKind;
+  payload: Buffer;
+  retain: boolean;
+  sending: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const MAX_CONTROL_PENDING = 10_000;
+
+export declare interface Uplink {
+  on(event: 'connect' | 'close', listener: () => void): this;
+  on(event: 'acked', listener: (row: StoredRow) => void): this;
+}
+
+export class Uplink extends EventEmitter {
+  readonly vin: string;
+  readonly bootId: string;
+  private readonly session: MqttSession;
+  private readonly client: MqttClient;
+  private readonly store: UplinkStore;
+  private readonly topics: Record<TopicKind, string>;
+  private readonly payloader: RowPayloader;
+  private readonly log: Log;
+  private readonly options: Required<Pick<UplinkOptions, 'maxInFlight' | 'batchRows' | 'pollIntervalMs' | 'handlerTimeoutMs' | 'deflate'>>;
+  private readonly streamTopics: Record<string, TopicKind>;
+  private readonly checkin: () => ICheckin;
+
+  private window = 0;
+  private inFlight = 0;
+  /** Bumped at every connect: callbacks of publishes from an older connection are ignored. */
+  private generation = 0;
+  private readonly rows = new Map<number, RowInFlight>();
+  /** Fetched rows (marked in flight by the store) waiting for window space, with their parts. */
+  private queue: { flight: RowInFlight; parts: PackedPayload[]; next: number }[] = [];
+  private readonly control: ControlMessage[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private stopped = false;
+  private connectedSinceMs = Date.now();
+  private commandHandler: MessageHandler | undefined;
+  private rulesHandler: MessageHandler | undefined;
+  private readonly counts = {
+    publishedMessages: 0, publishedPayloadBytes: 0, deflatedMessages: 0, ackedMessages: 0, ackedRows: 0,
+    ackedSamples: 0, ackedRecords: 0, splitRows: 0, releasedRows: 0, rejectedPublishes: 0, oversizeRows: 0,
+    unroutableRows: 0, receivedMessages: 0, badMessages: 0, handlerErrors: 0,
+  };
+
+  constructor(options: UplinkOptions) {
+    super();
+    this.vin = checkVin(options.vin);
+    this.bootId = options.bootId ?? newBootId();
+    this.store = options.store;
+    this.checkin = options.checkin;
+    this.topics = vehicleTopics(this.vin);
+    this.log = options.log ?? ((level, message) => console.error(`roadlink uplink ${level}: ${message}`));
+    this.options = {
+      maxInFlight: Math.max(1, options.maxInFlight ?? 16),
+      batchRows: Math.max(1, options.batchRows ?? 64),
+      pollIntervalMs: Math.max(1, options.pollIntervalMs ?? 200),
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 10_000,
+      deflate: options.deflate ?? true,
+    };
+    this.streamTopics = options.streamTopics ?? { data: 'data', events: 'events' };
+    this.payloader = new RowPayloader(options.maxPayloadBytes ?? 128 * 1024, this.options.deflate);
+    this.session = new MqttSession({
+      broker: options.broker,
+      clientId: this.vin,
+      clean: false,
+      sessionExpiryS: options.sessionExpiryS ?? 7 * 86_400,
+      will: this.will(),
+      backoff: options.backoff,
+      log: this.log,
+      beforeReconnect: (client) => {
+        this.connectedSinceMs = Date.now();
+        client.options.will = this.will();
+      },
+    });
+    this.client = this.session.client;
+    this.client.handleMessage = (packet, done) => {
+      this.onMessage(packet).then(
+        () => done(),
+        (err: Error) => {
+          this.log('error', `uplink: downlink message on ${packet.topic}: ${err.message}`);
+          done();
+        },
+      );
+    };
+    this.client.on('connect', (connack) => this.onConnect(connack.properties?.receiveMaximum));
+    this.client.on('close', () => this.onClose());
+  }
+
+  // --- public API ----------------------------------------------------------------------------------
+
+  /** Registers the handler of cmd/req messages (SignedCommand bytes). Register before start(). */
+  onCommand(handler: MessageHandler): void {
+    this.commandHandler = handler;
+  }
+
+  /** Registers the handler of rules messages (SignedRulesUpdate bytes). Register before start(). */
+  onRulesUpdate(handler: MessageHandler): void {
+    this.rulesHandler = handler;
+  }
+
+  /** Publishes a CommandResponse on cmd/res; resolves on PUBACK (re-sent across reconnects until then). */
+  publishCommandResponse(bytes: Uint8Array): Promise<void> {
+    return this.publishControl('cmd/res', bytes, false);
+  }
+
+  /** Publishes a RulesAck on rules/ack; resolves on PUBACK. */
+  publishRulesAck(bytes: Uint8Array): Promise<void> {
+    return this.publishControl('rules/ack', bytes, false);
+  }
+
+  /** Publishes the Status (retained); a newer status replaces one not yet sent. Resolves on PUBACK (or when superseded). */
+  publishStatus(bytes: Uint8Array): Promise<void> {
+    for (let i = this.control.length - 1; i >= 0; i--) {
+      const old = this.control[i];
+      if (old.kind === 'status' && !old.sending) {
+        this.control.splice(i, 1);
+        old.resolve();
+      }
+    }
+    return this.publishControl('status', bytes, true);
+  }
+
+  start(): void {
+    this.session.start();
+  }
+
+  /**
+   * Publishes Presence offline (waits up to `timeoutMs` for its PUBACK), disconnects cleanly (so
+   * the broker drops the will) and hands unacked rows back to the store.
+   */
+  async stop(timeoutMs = 2000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    if (this.session.connected) {
+      const offline = Presence.encode({ online: false, sinceMs: Date.now(), bootId: this.bootId, reason: 'shutdown' }).finish();
+      await withTimeout(this.publish('online', pack(offline, false), true), timeoutMs).catch(() => undefined);
+    }
+    await this.session.stop(timeoutMs);
+    this.generation++; // late callbacks must not touch the store, which the caller may close now
+    this.releaseRows();
+    for (const c of this.control.splice(0)) c.reject(new Error('uplink stopped'));
+  }
+
+  stats(): UplinkStats {
+    return {
+      ...this.counts,
+      connected: this.session.connected,
+      connects: this.session.connects,
+      disconnects: this.session.closes,
+      inFlightMessages: this.inFlight,
+      wireBytesSent: this.session.wireBytesSent,
+      controlPending: this.control.length,
+    };
+  }
+
+  // --- connection ------------------------------------------------------------------------------------
+
+  private will() {
+    const offline = Presence.encode({ online: false, sinceMs: this.connectedSinceMs, bootId: this.bootId }).finish();
+    return { topic: this.topics.online, payload: Buffer.from(offline), qos: 1 as const, retain: true };
+  }
+
+  private onConnect(receiveMaximum: number | undefined): void {
+    this.generation++;
+    this.window = Math.min(this.options.maxInFlight, receiveMaximum ?? 65_535);
+    const now = Date.now();
+    const online = Presence.encode({ online: true, sinceMs: now, bootId: this.bootId }).finish();
+    // Not tracked: if the connection drops first, the next connect sends fresh ones.
+    this.publish('online', pack(online, false), true).catch(() => undefined);
+    let checkin: Uint8Array;
+    try {
+      checkin = encodeCheckin(this.checkin(), this.vin, this.bootId, now);
+      this.publish('checkin', pack(checkin, this.options.deflate), true).catch(() => undefined);
+    } catch (err) {
+      this.log('error', `uplink: cannot build the Checkin: ${(err as Error).message}`);
+    }
+    this.client.subscribe([this.topics['cmd/req'], this.topics.rules], { qos: 1 }, (err, granted) => {
+      if (err) this.log('error', `uplink: subscribe failed: ${err.message}`);
+      for (const g of granted ?? []) if (g.qos > 1) this.log('error', `uplink: subscription to ${g.topic} refused (reason ${g.qos})`);
+    });
+    for (const c of this.control) this.sendControl(c);
+    this.emit('connect');
+    this.pump();
+  }
+
+  private onClose(): void {
+    // MqttSession has already failed the publishes still waiting for PUBACK.
+    this.releaseRows();
+    for (const c of this.control) c.sending = false;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    this.emit('close');
+  }
+
+  /** Every row fetched and not acked goes back to the store (sent again after the next connect). */
+  private releaseRows(): void {
+    this.counts.releasedRows += this.rows.size;
+    this.rows.clear();
+    this.queue = [];
+    this.inFlight = 0;
+    this.store.releaseInFlight();
+  }
+
+  // --- upload ------------------------------------------------------------------------------------
+
+  /** Fills the in-flight window from the local queue, refilled from the store. */
+  private pump(): void {
+    if (this.pumping || this.stopped || !this.session.connected) return;
+    this.pumping = true;
+    try {
+      while (this.inFlight < this.window) {
+        if (this.queue.length === 0 && !this.fetch()) {
+          this.schedulePoll();
+          break;
+        }
+        const item = this.queue[0];
+        const part = item.parts[item.next++];
+        if (item.next === item.parts.length) this.queue.shift();
+        this.sendPart(item.flight, part);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Reads rows from the store into the queue; false when there is nothing to send. */
+  private fetch(): boolean {
+    const rows = this.store.nextBatch(this.options.batchRows);
+    for (const row of rows) {
+      // Released by the store's in-flight timeout while our publish is still out: that one will ack it.
+      if (this.rows.has(row.rowId)) continue;
+      const kind = this.streamTopics[row.stream];
+      if (kind === undefined) {
+        this.counts.unroutableRows++;
+        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" has no topic (streamTopics); left in the store`);
+        continue;
+      }
+      let payloads;
+      try {
+        payloads = this.payloader.payloads(row);
+      } catch (err) {
+        this.counts.oversizeRows++;
+        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" cannot be prepared: ${(err as Error).message}; left in the store`);
+        continue;
+      }
+      if (payloads.oversize) {
+        this.counts.oversizeRows++;
+        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" does not fit in maxPayloadBytes even split; left in the store`);
+        continue;
+      }
+      if (payloads.parts.length > 1) this.counts.splitRows++;
+      const flight: RowInFlight = { row, partsLeft: payloads.parts.length, generation: this.generation };
+      this.rows.set(row.rowId, flight);
+      this.queue.push({ flight, parts: payloads.parts, next: 0 });
+    }
+    return this.queue.length > 0;
+  }
+
+  private sendPart(flight: RowInFlight, part: PackedPayload): void {
+    const kind = this.streamTopics[flight.row.stream];
+    this.inFlight++;
+    this.counts.publishedMessages++;
+    this.counts.publishedPayloadBytes += part.payload.length;
+    if (part.deflated) this.counts.deflatedMessages++;
+    const seq = flight.row.kind === 'record' ? flight.row.firstSeq : undefined;
+    this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, seq) }, (err) => {
+      if (flight.generation !== this.generation) return; // an older connection's publish (or after stop)
+      this.inFlight--;
+      if (this.rows.get(flight.row.rowId) === flight) {
+        if (err) this.onPublishError(flight, err);
+        else {
+          this.counts.ackedMessages++;
+          if (--flight.partsLeft === 0) this.onRowAcked(flight);
+        }
+      }
+      this.pump();
+    });
+  }
+
+  private onRowAcked(flight: RowInFlight): void {
+    const row = flight.row;
+    this.rows.delete(row.rowId);
+    this.store.ack([row.rowId]);
+    this.counts.ackedRows++;
+    if (row.kind === 'samples') this.counts.ackedSamples += row.count;
+    else this.counts.ackedRecords++;
+    this.emit('acked', row);
+  }
+
+  private onPublishError(flight: RowInFlight, err: Error): void {
+    if (!this.session.connected) return; // the connection is gone; onClose releases the row
+    // The broker answered with an error reason (not authorized, quota...): retrying at once would
+    // loop, so the row stays in flight in the store until its in-flight timeout hands it out again.
+    this.counts.rejectedPublishes++;
+    this.rows.delete(flight.row.rowId);
+    this.queue = this.queue.filter((q) => q.flight !== flight);
+    this.log('error', `uplink: broker refused row ${flight.row.rowId} (stream "${flight.row.stream}"): ${err.message}`);
+  }
+
+  private schedulePoll(): void {
+    if (this.pollTimer || this.stopped) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.pump();
+    }, this.options.pollIntervalMs);
+    this.pollTimer.unref();
+  }
+
+  // --- control messages --------------------------------------------------------------------------
+
+  private publishControl(kind: TopicKind, bytes: Uint8Array, retain: boolean): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('uplink stopped'));
+    if (this.control.length >= MAX_CONTROL_PENDING) {
+      return Promise.reject(new Error(`uplink: ${MAX_CONTROL_PENDING} control messages already wait for the broker`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const message: ControlMessage = { kind, payload: Buffer.from(bytes), retain, sending: false, resolve, reject };
+      this.control.push(message);
+      if (this.session.connected) this.sendControl(message);
+    });
+  }
+
+  private sendControl(message: ControlMessage): void {
+    message.sending = true;
+    const generation = this.generation;
+    this.publish(message.kind, pack(message.payload, false), message.retain).then(
+      () => {
+        const at = this.control.indexOf(message);
+        if (at >= 0) this.control.splice(at, 1);
+        message.resolve();
+      },
+      (err: Error) => {
+        if (generation !== this.generation || !this.session.connected) return; // re-sent after the next connect
+        const at = this.control.indexOf(message);
+        if (at >= 0) this.control.splice(at, 1);
+        message.reject(new Error(`broker refused ${message.kind}: ${err.message}`));
+      },
+    );
+  }
+
+  private publish(kind: TopicKind, packed: PackedPayload, retain: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(this.topics[kind], packed.payload, { qos: 1, retain, properties: publishProperties(packed) }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+
+  // --- downlink ------------------------------------------------------------------------------------
+
+  private async onMessage(packet: IPublishPacket): Promise<void> {
+    this.counts.receivedMessages++;
+    const topic = packet.topic;
+    const handler = topic === this.topics['cmd/req'] ? this.commandHandler : topic === this.topics.rules ? this.rulesHandler : undefined;
+    const kind = topic === this.topics['cmd/req'] ? 'cmd/req' : topic === this.topics.rules ? 'rules' : undefined;
+    if (kind === undefined) return this.bad(topic, 'not a topic this vehicle subscribes to');
+    let bytes: Buffer;
+    try {
+      bytes = unpack(packet.payload as Buffer, packet.properties);
+    } catch (err) {
+      return this.bad(topic, (err as Error).message);
+    }
+    const problem = kind === 'cmd/req' ? envelopeProblem(bytes, 'command') : envelopeProblem(bytes, 'rules');
+    if (problem) return this.bad(topic, problem);
+    if (!handler) {
+      this.counts.handlerErrors++;
+      this.log('warn', `uplink: no handler registered for ${kind}; message dropped`);
+      return;
+    }
+    try {
+      const done = handler(bytes);
+      if (done) await withTimeout(Promise.resolve(done), this.options.handlerTimeoutMs);
+    } catch (err) {
+      this.counts.handlerErrors++;
+      this.log('error', `uplink: ${kind} handler failed: ${(err as Error).message}`);
+    }
+  }
+
+  private bad(topic: string, reason: string): void {
+    const n = ++this.counts.badMessages;
+    if (n <= 10 || n % 1000 === 0) this.log('warn', `uplink: garbage on ${topic} (${n} so far): ${reason}`);
+  }
+}
+
+const ED25519_SIGNATURE_BYTES = 64;
+
+/** Why `bytes` is not a signed envelope (SignedCommand / SignedRulesUpdate), or undefined when it is one. */
+function envelopeProblem(bytes: Buffer, what: 'command' | 'rules'): string | undefined {
+  let body: Uint8Array;
+  let signature: Uint8Array;
+  try {
+    if (what === 'command') ({ request: body, signature } = SignedCommand.decode(bytes));
+    else ({ update: body, signature } = SignedRulesUpdate.decode(bytes));
+  } catch (err) {
+    return `not a ${what === 'command' ? 'SignedCommand' : 'SignedRulesUpdate'}: ${(err as Error).message}`;
+  }
+  if (body.length === 0) return `${what === 'command' ? 'SignedCommand.request' : 'SignedRulesUpdate.update'} is empty`;
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return `signature has ${signature.length} bytes, not ${ED25519_SIGNATURE_BYTES}`;
+  return undefined;
+}
+
