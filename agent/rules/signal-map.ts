@@ -27,7 +27,8 @@ export interface SignalMap {
 
 /**
  * A catalog source written `Message.Signal` matches that signal on every bus; `bus:Message.Signal`
- * matches only decoder entries of that bus.
+ * matches only decoder entries of that bus, so it needs a decoder bound per bus (one DecoderBinding
+ * per configured bus with its DBC files), not one '*' binding.
  */
 export function buildSignalMap(
   catalog: readonly SignalCatalogEntry[],
