@@ -120,6 +120,8 @@ export class CandumpParser {
   private pushTimeUs = -1;
   private lineNo = 0;
   private lastWasErrorFrame = false;
+  /** Result of scanDecimal(). */
+  private decimal = 0;
 
   private inOnBatch = false;
   private paused = false;
@@ -282,17 +284,12 @@ export class CandumpParser {
     // Optional "(seconds.fraction)"
     let timeUs: number;
     if (b[p] === LPAREN) {
-      p++;
-      let sec = 0;
-      const secStart = p;
-      while (p < e && b[p] >= CH_0 && b[p] <= CH_9) sec = sec * 10 + (b[p++] - CH_0);
-      const secDigits = p - secStart;
-      if (secDigits === 0 || sec > MAX_SECONDS || b[p] !== DOT) return this.bad('bad timestamp', b, s, e);
-      p++;
-      let frac = 0;
-      const fracStart = p;
-      while (p < e && b[p] >= CH_0 && b[p] <= CH_9) frac = frac * 10 + (b[p++] - CH_0);
-      const fracDigits = p - fracStart;
+      const secEnd = this.scanDecimal(b, p + 1, e);
+      const sec = this.decimal;
+      if (secEnd === p + 1 || sec > MAX_SECONDS || b[secEnd] !== DOT) return this.bad('bad timestamp', b, s, e);
+      p = this.scanDecimal(b, secEnd + 1, e);
+      const frac = this.decimal;
+      const fracDigits = p - secEnd - 1;
       if (fracDigits === 0 || fracDigits > 9 || b[p] !== RPAREN) return this.bad('bad timestamp', b, s, e);
       p++;
       if (p < e && !isBlank(b[p])) return this.bad('bad timestamp', b, s, e);
@@ -426,10 +423,9 @@ export class CandumpParser {
     if (flags & FrameFlag.ERROR) id &= CAN_EFF_MASK;
     while (p < e && isBlank(b[p])) p++;
     if (b[p] !== LBRACKET) return this.badBool("expected '[length]' after the CAN ID", b, s, e);
-    p++;
-    let len = 0;
-    const lenStart = p;
-    while (p < e && b[p] >= CH_0 && b[p] <= CH_9) len = len * 10 + (b[p++] - CH_0);
+    const lenStart = p + 1;
+    p = this.scanDecimal(b, lenStart, e);
+    const len = this.decimal;
     const lenDigits = p - lenStart;
     if (lenDigits === 0 || lenDigits > 2 || b[p] !== RBRACKET) return this.badBool("bad '[length]'", b, s, e);
     p++;
@@ -486,6 +482,14 @@ export class CandumpParser {
       return id & CAN_ERR_FLAG ? FrameFlag.ERROR : FrameFlag.EXTENDED;
     }
     return this.badNum(`CAN ID has ${digits} hex digits (3 for 11-bit, 8 for 29-bit)`, b, s, e);
+  }
+
+  /** Reads decimal digits from p into `decimal`; returns the position after them. */
+  private scanDecimal(b: Uint8Array, p: number, e: number): number {
+    let value = 0;
+    while (p < e && b[p] >= CH_0 && b[p] <= CH_9) value = value * 10 + (b[p++] - CH_0);
+    this.decimal = value;
+    return p;
   }
 
   private matches(b: Uint8Array, p: number, e: number, word: Uint8Array): boolean {
