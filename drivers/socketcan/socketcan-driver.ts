@@ -285,6 +285,7 @@ export class SocketCanDriver implements CanDriver {
   }
 
   private receive(itf: CanInterface, m: AddonMessage): void {
+    if (!this.sink) return;
     const status = itf.status;
     if (m.err) {
       status.errorFrames++;
