@@ -6,6 +6,14 @@ import type Database from 'better-sqlite3';
 /** Bump with a migration when the schema changes; a newer file is refused, never rewritten. */
 export const SCHEMA_VERSION = 1;
 
+/**
+ * Row ids are `priority * ROW_ID_SPAN + n` with n increasing for every row the process inserts:
+ * the table's own b-tree is then ordered by priority, then age, so nextBatch and eviction scan an id
+ * range and no secondary index has to be written at each commit. n starts above the largest stored
+ * id at open and never goes back within a process, so a late ack cannot hit a newer row.
+ */
+export const ROW_ID_SPAN = 2 ** 48;
+
 /** `rows.kind` */
 export const RowKind = { SAMPLES: 0, RECORD: 1 } as const;
 
@@ -20,12 +28,17 @@ export type Synchronous = 'NORMAL' | 'FULL';
 
 export interface ConnectionSettings {
   synchronous: Synchronous;
+  /** SQLite page size for a new file (512..65536, a power of two). */
+  pageSize: number;
   /** WAL pages after which a commit checkpoints into the main file. */
   walAutocheckpointPages: number;
 }
 
 /** Pragmas applied on every open. The first statement is the first read of the file. */
 export function applySettings(db: Database.Database, settings: ConnectionSettings): void {
+  // Takes effect only on a new file (before its first write); small pages keep each commit's
+  // rewritten pages (the row's leaf, the last overflow page) small.
+  db.pragma(`page_size = ${settings.pageSize}`);
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch to WAL mode (got ${String(mode)})`);
   db.pragma(`synchronous = ${settings.synchronous}`);
@@ -38,9 +51,12 @@ export function applySettings(db: Database.Database, settings: ConnectionSetting
 
 /**
  * Creates the tables of a new file, checks the version of an existing one.
- * - rows: one chunk of samples (a SampleBatch blob) or one record per row; AUTOINCREMENT so a row id
- *   is never reused (a late PUBACK for a deleted row must not delete a newer one).
- * - streams: the per-stream sequence counter, committed with the rows that consume it.
+ * - rows: one chunk of samples (a SampleBatch blob) or one record per row (id: see ROW_ID_SPAN);
+ *   small columns first so that scans without the blob stay on the leaf pages.
+ * - streams: name -> id, and the sequence counter. To spare a page write per commit, next_seq is
+ *   only written when a commit deletes rows (ack, eviction) or creates the stream: a stream's
+ *   committed counter is max(next_seq, max(first_seq + count) of its rows), because the rows that
+ *   carried the highest seqs are either still there or were deleted by a commit that wrote next_seq.
  * - counters: cumulative counts that must survive restarts (evictions, recoveries).
  * - state: small key/value blobs for the agent.
  */
@@ -56,7 +72,7 @@ export function ensureSchema(db: Database.Database): void {
     BEGIN;
     CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, next_seq INTEGER NOT NULL);
     CREATE TABLE rows (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      id INTEGER PRIMARY KEY,
       stream INTEGER NOT NULL,
       priority INTEGER NOT NULL,
       kind INTEGER NOT NULL,
@@ -65,7 +81,6 @@ export function ensureSchema(db: Database.Database): void {
       time_us INTEGER NOT NULL,
       bytes BLOB NOT NULL
     );
-    CREATE INDEX rows_by_priority ON rows (priority, id);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
     PRAGMA user_version = ${SCHEMA_VERSION};

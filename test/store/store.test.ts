@@ -71,7 +71,22 @@ describe('Store', () => {
     store.close();
 
     const rows = readRows(path).filter((r) => r.stream === 'data');
-    expect(rows.map((r) => [r.first_seq, r.count])).toEqual([[1, 10], [11, 5], [16, 7]]);
+    expect(rows.map((r) => [r.first_seq, r.count]).sort((a, b) => a[0] - b[0])).toEqual([[1, 10], [11, 5], [16, 7]]);
+  });
+
+  it('keeps counting after every row of a stream was acked and deleted', () => {
+    const path = join(tempDir(), 's.db');
+    let store = open(path);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 10; i++) store.appendSample('data', Priority.NORMAL, 1, T0 + i, i);
+      store.flush();
+      store.ack(store.nextBatch(10).map((r) => r.rowId));
+      store.close();
+      expect(readRows(path)).toEqual([]);
+      store = open(path);
+      expect(store.nextSeq('data')).toBe(10 * (round + 1) + 1);
+    }
+    store.close();
   });
 
   it('serves rows by priority (desc), then in seq order within a stream, never twice while in flight', () => {
