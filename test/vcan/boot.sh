@@ -28,7 +28,7 @@ if [ -z "$accel" ]; then
 fi
 case $accel in
   kvm) accel_args=(-accel kvm -cpu host) ;;
-  tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+  tcg) accel_args=(-accel tcg,thread=multi -cpu "${VCAN_VM_CPU:-max}") ;;
   *) say "FAILED: VCAN_VM_ACCEL must be kvm or tcg, not '$accel'"; exit 2 ;;
 esac
 
