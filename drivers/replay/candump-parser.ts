@@ -29,7 +29,7 @@
  * string only the first time it is seen (later lines are matched by comparing bytes).
  */
 import { FRAME_STRIDE, FrameFlag, busIndex, type FrameBatch } from '../can/frame-batch.js';
-import { wallClockUs } from './wall-clock.js';
+import { wallClockUs } from '../can/wall-clock.js';
 
 export interface CandumpParserOptions {
   /** Bus for lines that name no interface (`123#DEAD`). Default `can0`. */

@@ -3,7 +3,7 @@
  * `(1436509052.249713) can0 123#DEADBEEF`, `… 12345678#R`, `… 123##1<data>`, `… 20000080#<data>`.
  */
 import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
-import { frameProblem } from './frame-check.js';
+import { frameProblem } from '../can/frame-check.js';
 
 const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).toUpperCase().padStart(2, '0'));
 

@@ -22,8 +22,8 @@ import { basename } from 'node:path';
 import { createFrameBatch, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
 import type { CanDriver, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
 import { CandumpParser, type BadLineSample } from './candump-parser.js';
-import { frameProblem } from './frame-check.js';
-import { wallClockUs } from './wall-clock.js';
+import { frameProblem } from '../can/frame-check.js';
+import { wallClockUs } from '../can/wall-clock.js';
 
 export interface ReplayDriverOptions {
   /** candump log file. */

@@ -25,8 +25,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { busIndex, createFrameBatch, FRAME_STRIDE, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
 import type { CanDriver, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
-import { frameProblem } from '../replay/frame-check.js';
-import { wallClockUs } from '../replay/wall-clock.js';
+import { frameProblem } from '../can/frame-check.js';
+import { wallClockUs } from '../can/wall-clock.js';
 import { buildRxFilters, type RxId } from './rx-filters.js';
 
 export interface SocketCanInterfaceOptions {

@@ -1,8 +1,19 @@
 import { existsSync } from 'node:fs';
-import { resolve, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+
+/** The checkout's root: the nearest folder above this file that holds package.json (works from dist/ too). */
+function repoRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${import.meta.dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
 
 /** The shared test corpus: ../shared/corpus beside the checkout, or CORPUS_DIR. */
-export const CORPUS_DIR = resolve(process.env.CORPUS_DIR ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'corpus'));
+export const CORPUS_DIR = resolve(process.env.CORPUS_DIR ?? join(repoRoot(), '..', 'shared', 'corpus'));
 
 /** Path of a corpus file; throws a clear error (the test fails, it is not skipped) when it is absent. */
 export function corpusFile(relative: string): string {

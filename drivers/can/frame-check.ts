@@ -1,4 +1,4 @@
-import { FrameFlag } from '../can/frame-batch.js';
+import { FrameFlag } from './frame-batch.js';
 
 const FD_LENGTHS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64]);
 

@@ -1,0 +1,117 @@
+/**
+ * Reads NMEA from a serial device (/dev/ttyUSB0, /dev/ttyACM0, or any character stream such as a FIFO).
+ * A tty is put in raw mode so that the line discipline neither echoes nor rewrites the receiver's
+ * output; its line speed is set with `stty` when `baud` is given (README.md: or in the systemd unit).
+ * A device that is missing, unplugged or closes is reopened every `reconnectMs`; the agent never stops for it.
+ */
+import { execFile as execFileCb } from 'node:child_process';
+import { createReadStream, open as openCb } from 'node:fs';
+import { isatty, ReadStream as TtyReadStream } from 'node:tty';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
+import type { GnssDriver, GnssDriverStats, GnssSink } from './gnss-driver.js';
+import { NmeaReader } from './nmea-reader.js';
+
+const openFd = promisify(openCb);
+const execFile = promisify(execFileCb);
+
+export interface NmeaSerialOptions {
+  path: string;
+  /** Line speed, set with `stty -F <path> <baud> raw -echo` at each open of a tty. */
+  baud?: number;
+  reconnectMs?: number;
+}
+
+export class NmeaSerialSource implements GnssDriver {
+  private reader: NmeaReader | null = null;
+  private stream: Readable | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private connected = false;
+  private ioErrors = 0;
+  private lastIoError = '';
+  private sink: GnssSink = () => {};
+  private ended: () => void = () => {};
+
+  constructor(private readonly options: NmeaSerialOptions) {}
+
+  async open(sink: GnssSink): Promise<void> {
+    this.sink = sink;
+    this.reader = new NmeaReader(this.options.path, (fix) => this.sink(fix));
+    void this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    const stream = this.stream;
+    if (!stream) return;
+    await new Promise<void>((resolve) => {
+      this.ended = resolve;
+      stream.destroy();
+    });
+  }
+
+  stats(): GnssDriverStats {
+    const base = this.reader?.stats ?? new NmeaReader(this.options.path, () => {}).stats;
+    return { ...base, connected: this.connected, ioErrors: this.ioErrors, lastIoError: this.lastIoError };
+  }
+
+  private async connect(): Promise<void> {
+    let fd: number;
+    try {
+      fd = await openFd(this.options.path, 'r');
+    } catch (err) {
+      return this.failed(err as Error);
+    }
+    if (this.closed) {
+      createReadStream('', { fd }).destroy();
+      return;
+    }
+    let stream: Readable;
+    if (isatty(fd)) {
+      if (this.options.baud !== undefined) await this.setLineSpeed(this.options.baud);
+      const tty = new TtyReadStream(fd);
+      tty.setRawMode(true);
+      tty.setEncoding('latin1');
+      stream = tty;
+    } else {
+      stream = createReadStream('', { fd, encoding: 'latin1' });
+    }
+    this.stream = stream;
+    this.connected = true;
+    stream.on('data', (chunk: string) => this.reader!.push(chunk));
+    stream.on('error', (err) => this.failed(err));
+    stream.on('end', () => this.failed(new Error('end of stream')));
+    stream.on('close', () => {
+      this.stream = null;
+      this.ended();
+    });
+  }
+
+  /** A failure is counted and reading goes on: the line may already be right (set by udev or the unit file). */
+  private async setLineSpeed(baud: number): Promise<void> {
+    try {
+      await execFile('stty', ['-F', this.options.path, String(baud), 'raw', '-echo'], { timeout: 5000 });
+    } catch (err) {
+      this.ioErrors++;
+      this.lastIoError = `${this.options.path}: stty ${baud} failed: ${(err as Error).message}`;
+    }
+  }
+
+  private failed(err: Error): void {
+    if (this.connected) {
+      this.connected = false;
+      this.reader!.end(); // a line cut by the disconnect is counted, not glued to the next one
+    }
+    this.stream?.destroy();
+    if (this.closed) return;
+    this.ioErrors++;
+    this.lastIoError = `${this.options.path}: ${err.message}`;
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.closed) void this.connect();
+    }, this.options.reconnectMs ?? 2000);
+  }
+}
