@@ -212,12 +212,15 @@ export class RulesEngine {
     this.install(rules, states, ruleSet);
   }
 
-  /** Upserts rules by name (replacing in place, appending new ones) and removes names; atomic. */
-  patchRules(upsert: readonly RuleConfig[], remove: readonly string[] = []): void {
+  /**
+   * Upserts rules by name (replacing in place, appending new ones), removes names (names that are
+   * not rules, such as monitors, are ignored here) and upserts states; atomic like replaceRules.
+   */
+  patchRules(upsert: readonly RuleConfig[], remove: readonly string[] = [], states: StatesConfig = {}): void {
     const byName = new Map(upsert.map((rule) => [rule.name, rule]));
     const next = this.installed.rules.filter((rule) => !remove.includes(rule.name)).map((rule) => byName.get(rule.name) ?? rule);
     for (const rule of upsert) if (!next.includes(rule)) next.push(rule);
-    this.replaceRules(next);
+    this.replaceRules(next, { ...this.installed.states, ...states });
   }
 
   private accept(signal: number, timeUs: number, value: number): void {
