@@ -78,6 +78,13 @@ export interface EvictionReport {
   maxPriority: number;
 }
 
+export interface CommitReport {
+  /** Rows inserted by the commit. */
+  rows: number;
+  samples: number;
+  records: number;
+}
+
 export interface StoreOptions {
   path: string;
   /** Commit at least this often while something is pending. Default 1000. */
@@ -101,7 +108,10 @@ export interface StoreOptions {
   signalGrid: SignalGridLookup;
   /** Checkin.signal_table that signalGrid belongs to, written into every chunk (0 = not stated). */
   signalTable?: number;
+  /** Called after a commit that evicted rows. Default: a warning on stderr. */
   onEvict?: (report: EvictionReport) => void;
+  /** Called after every successful commit (the uplink may wake up and call nextBatch). */
+  onCommit?: (committed: CommitReport) => void;
   /** Commit failures, rejected samples and other problems that do not stop the store. */
   onError?: (err: Error) => void;
 }
@@ -204,7 +214,8 @@ export class Store {
   private readonly commitMaxSamples: number;
   private readonly maxPendingSamples: number;
   private readonly quotaBytes: number;
-  private readonly onEvict?: (report: EvictionReport) => void;
+  private readonly onEvict: (report: EvictionReport) => void;
+  private readonly onCommit?: (committed: CommitReport) => void;
   private readonly onError: (err: Error) => void;
 
   /** Rows/samples/records/bytes stored per priority (index), kept in step with the table. */
@@ -268,7 +279,10 @@ export class Store {
     this.commitMaxSamples = Math.max(1, options.commitMaxSamples ?? 50_000);
     this.maxPendingSamples = Math.max(this.commitMaxSamples, options.maxPendingSamples ?? 8 * this.commitMaxSamples);
     this.quotaBytes = options.quotaBytes ?? 64 * 1024 * 1024;
-    this.onEvict = options.onEvict;
+    this.onEvict =
+      options.onEvict ??
+      ((r) => console.warn(`roadlink store ${this.path}: over quota, evicted ${r.rows} rows (${r.samples} samples, ${r.records} records) of priority <= ${r.maxPriority}`));
+    this.onCommit = options.onCommit;
     this.onError = options.onError ?? ((err) => console.error(`roadlink store ${this.path}: ${err.message}`));
     this.inFlight = new InFlightRows(db, options.inFlightTimeoutMs ?? 60_000);
     this.stmt = {
@@ -350,6 +364,9 @@ export class Store {
   flush(): void {
     if (this.closed) throw new Error(`store ${this.path} is closed`);
     if (this.pendingSamples === 0 && this.pendingRecords.length === 0 && this.acked.size === 0) return;
+    const committed: CommitReport = { rows: 0, samples: this.pendingSamples, records: this.pendingRecords.length };
+    for (const b of this.activeBuffers) if (b.buffer.count > 0) committed.rows++;
+    committed.rows += committed.records;
     let evicted: EvictionReport;
     try {
       evicted = this.commitTransaction();
@@ -360,7 +377,8 @@ export class Store {
     }
     this.commitFailing = false;
     this.commits++;
-    if (evicted.rows > 0) this.onEvict?.(evicted);
+    if (evicted.rows > 0) this.onEvict(evicted);
+    this.onCommit?.(committed);
     if (this.rejectedSinceReport > 0) {
       this.onError(new Error(`store ${this.path}: rejected ${this.rejectedSinceReport} samples, the last because ${this.describeLastReject()}`));
       this.rejectedSinceReport = 0;

@@ -170,7 +170,8 @@ describe('Store', () => {
 
   it('commits when commitMaxSamples are pending and on the commit timer, not before', async () => {
     const path = join(tempDir(), 's.db');
-    const store = open(path, { commitMaxSamples: 1000, commitIntervalMs: 100 });
+    const commits: unknown[] = [];
+    const store = open(path, { commitMaxSamples: 1000, commitIntervalMs: 100, onCommit: (c) => commits.push(c) });
     for (let i = 0; i < 999; i++) store.appendSample('data', Priority.NORMAL, 2, T0 + i * 1000, i);
     expect(store.nextBatch(5)).toEqual([]);
     expect(store.stats()).toMatchObject({ pendingSamples: 999, storedSamples: 0, commits: 0 });
@@ -179,8 +180,10 @@ describe('Store', () => {
     store.appendSample('data', Priority.NORMAL, 2, T0, 1);
     await new Promise((r) => setTimeout(r, 250));
     expect(store.stats()).toMatchObject({ pendingSamples: 0, storedSamples: 1001, commits: 2 });
+    store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(1));
     store.close();
-    expect(readRows(path).map((r) => r.count)).toEqual([1000, 1]);
+    expect(commits).toEqual([{ rows: 1, samples: 1000, records: 0 }, { rows: 1, samples: 1, records: 0 }, { rows: 1, samples: 0, records: 1 }]);
+    expect(readRows(path).map((r) => r.count)).toEqual([1000, 1, 1]);
   });
 
   it('commits a CRITICAL record at once', () => {
