@@ -1,4 +1,5 @@
 /** `storage:` — the SQLite store-and-forward buffer. */
+import { join } from 'node:path';
 import type { ValueNode } from '../config-reader.js';
 
 export const SYNCHRONOUS_MODES = ['off', 'normal', 'full'] as const;
@@ -19,7 +20,7 @@ export interface StorageConfig {
 export function readStorage(node: ValueNode): StorageConfig {
   const r = node.object();
   const storage: StorageConfig = {
-    path: r?.path('path', { default: 'roadlink.db' }) ?? node.context.baseDir + '/roadlink.db',
+    path: r?.path('path', { default: 'roadlink.db' }) ?? join(node.context.baseDir, 'roadlink.db'),
     quotaBytes: r?.byteSize('quota', { default: 256e6, min: 1e6 }) ?? 256e6,
     commitIntervalMs: r?.duration('commit_interval', { default: 1000, minMs: 10 }) ?? 1000,
     commitRows: r?.number('commit_rows', { default: 5000, integer: true, min: 1 }) ?? 5000,

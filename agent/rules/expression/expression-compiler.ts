@@ -15,7 +15,7 @@
  *   abs(x), known(x)          |x|; 1 when x is not unknown
  */
 import { closestName, parseDuration } from '../../config/units.js';
-import { ExpressionError, type ArithmeticOp, type Expr } from './expression-parser.js';
+import { ExpressionError, startColumn, type ArithmeticOp, type Expr } from './expression-parser.js';
 import type { SlidingWindow } from './sliding-window.js';
 
 /** What an expression may read. */
@@ -75,7 +75,7 @@ export function compileExpression(expr: Expr, env: ExpressionEnv, asState?: stri
   };
   const part = compile(expr, context);
   if (part.fn === undefined && typeof part.constant === 'string') {
-    throw new ExpressionError('a condition must be a number or a comparison, not text', expr.column);
+    throw new ExpressionError('a condition must be a number or a comparison, not text', startColumn(expr));
   }
   const constant = part.fn === undefined ? (part.constant as number) : undefined;
   return {
@@ -310,7 +310,7 @@ function compileChanged(expr: Expr & { kind: 'call' }, context: Context): Part {
   if (expr.args.length === 2) {
     const band = compile(expr.args[1], context);
     if (band.fn !== undefined || typeof band.constant !== 'number' || !(band.constant >= 0)) {
-      throw new ExpressionError('changed() deadband must be a number >= 0', expr.args[1].column);
+      throw new ExpressionError('changed() deadband must be a number >= 0', startColumn(expr.args[1]));
     }
     deadband = band.constant;
   }
@@ -350,7 +350,7 @@ function compileEdge(expr: Expr & { kind: 'call' }, context: Context): Part {
 function compileWindow(expr: Expr & { kind: 'call' }, context: Context): Part {
   const [signalArg, durationArg] = expr.args;
   if (signalArg.kind !== 'name' || context.env.states.has(signalArg.name)) {
-    throw new ExpressionError(`${expr.name}() needs a signal name as its first argument`, signalArg.column);
+    throw new ExpressionError(`${expr.name}() needs a signal name as its first argument`, startColumn(signalArg));
   }
   const signalPart = compileName(signalArg.name, signalArg.column, context);
   if (signalPart.fn === undefined) throw new ExpressionError(`${expr.name}() needs a signal, not a vehicle field`, signalArg.column);
@@ -359,7 +359,7 @@ function compileWindow(expr: Expr & { kind: 'call' }, context: Context): Part {
   if (durationArg.kind === 'string') durationMs = parseDuration(durationArg.value);
   else if (durationArg.kind === 'number') durationMs = durationArg.value * 1000;
   if (durationMs === undefined || !(durationMs > 0)) {
-    throw new ExpressionError(`${expr.name}() window must be a duration like "10s"`, durationArg.column);
+    throw new ExpressionError(`${expr.name}() window must be a duration like "10s"`, startColumn(durationArg));
   }
   context.windowSignals.add(signal);
   const window = context.env.window(signal, durationMs * 1000);

@@ -63,8 +63,12 @@ function tokenize(text: string): Token[] {
     const column = i + 1;
     const number = /^(?:0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)/.exec(text.slice(i));
     if (number) {
-      if (/[A-Za-z_]/.test(text[i + number[0].length] ?? '')) {
-        throw new ExpressionError(`unexpected '${text[i + number[0].length]}' after number`, i + number[0].length + 1);
+      const after = text.slice(i + number[0].length);
+      if (/^[A-Za-z_]/.test(after)) {
+        if (/^(ms|s|min|m|h|d)\b/.test(after)) {
+          throw new ExpressionError(`a duration is written as text: "${number[0]}${/^[a-z]+/.exec(after)?.[0]}"`, column);
+        }
+        throw new ExpressionError(`unexpected '${after[0]}' after number`, i + number[0].length + 1);
       }
       tokens.push({ kind: 'number', text: number[0], column });
       i += number[0].length;
@@ -227,6 +231,11 @@ class Parser {
 /** Parses an expression; throws ExpressionError with the column of the problem. */
 export function parseExpression(text: string): Expr {
   return new Parser(tokenize(text)).parseAll();
+}
+
+/** Column where an expression's text starts (a binary node's own column is its operator's). */
+export function startColumn(expr: Expr): number {
+  return expr.kind === 'logic' || expr.kind === 'compare' || expr.kind === 'arithmetic' ? startColumn(expr.left) : expr.column;
 }
 
 /** The names an expression reads (signals, states or vehicle fields), each once, in order of appearance. */
