@@ -11,7 +11,6 @@
  *   are in the catalog, the other samples are skipped by the mapping (a real bus mix).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { RuleConfig, StatesConfig } from '../../agent/config/sections/rules.js';
 import type { SignalCatalogEntry } from '../../agent/config/sections/signals.js';
@@ -24,6 +23,7 @@ import { RulesEngine } from '../../agent/rules/rules-engine.js';
 import { buildSignalMap, decoderSignalRefs, type SignalMap } from '../../agent/rules/signal-map.js';
 import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
+import { corpusFile } from '../helpers/corpus.js';
 
 const TARGET_SAMPLES = 4_000_000;
 const BATCH = 4096;
@@ -96,16 +96,9 @@ function syntheticBatches(): SampleBatch[] {
   return batches;
 }
 
-async function corpusPath(relative: string): Promise<string> {
-  // Compiled, this file runs from dist/test/bench/: the corpus is one level further up than from test/.
-  process.env.CORPUS_DIR ??= join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus');
-  const { corpusFile } = await import('../helpers/corpus.js');
-  return corpusFile(relative);
-}
-
 /** Kona samples decoded once, then repeated with times shifted by the log's length. */
-async function konaBatches(): Promise<{ batches: SampleBatch[]; map: SignalMap }> {
-  const db = loadDbcFile(await corpusPath('dbc/opendbc/hyundai_can.dbc')).db;
+function konaBatches(): { batches: SampleBatch[]; map: SignalMap } {
+  const db = loadDbcFile(corpusFile('dbc/opendbc/hyundai_can.dbc')).db;
   const decoder = new Decoder([{ bus: '*', databases: [db] }]);
   const once: SampleBatch[] = [];
   const parser = new CandumpParser(createFrameBatch(1024), (frames) => {
@@ -113,7 +106,7 @@ async function konaBatches(): Promise<{ batches: SampleBatch[]; map: SignalMap }
     decoder.decode(frames, samples);
     once.push(samples);
   });
-  parser.push(readFileSync(await corpusPath('logs/eldominio/kona/turnonlog.log')));
+  parser.push(readFileSync(corpusFile('logs/eldominio/kona/turnonlog.log')));
   parser.end();
   const first = once[0].timeUs[0];
   const last = once[once.length - 1];
@@ -173,6 +166,6 @@ export async function run(): Promise<void> {
   const map = identityMap(16);
   measure('warm-up', synthetic.slice(0, 100), map, false);
   measure('synthetic', synthetic, map);
-  const kona = await konaBatches();
+  const kona = konaBatches();
   measure('kona', kona.batches, kona.map);
 }
