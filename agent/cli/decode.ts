@@ -35,7 +35,10 @@ export interface DecodeIo {
   stderr: Writable;
 }
 
+/** Bad command line (exit 2). */
 class UsageError extends Error {}
+/** Input that cannot be used: missing or unreadable log (exit 1; unusable DBC files throw DbcError). */
+class InputError extends Error {}
 
 interface Options {
   dbc: string[];
@@ -91,13 +94,14 @@ function loadBindings(options: Options, stderr: Writable): DecoderBinding[] {
 
 function openLog(log: string, stdin: Readable): Readable {
   if (log === '-') return stdin;
+  let isDirectory: boolean;
   try {
-    if (statSync(log).isDirectory()) throw new UsageError(`cannot read log ${log}: is a directory`);
+    isDirectory = statSync(log).isDirectory();
   } catch (e) {
-    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read log ${log}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new InputError(`cannot read log ${log}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  if (isDirectory) throw new InputError(`cannot read log ${log}: is a directory`);
   return createReadStream(log, { highWaterMark: 1 << 20 });
 }
 
@@ -116,10 +120,13 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
     bindings = loadBindings(options, stderr);
     input = openLog(options.log, io.stdin);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof DbcError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      stderr.write(`roadlink decode: ${(e as Error).message}\n`);
-      if (!(e instanceof DbcError)) stderr.write(`(roadlink decode --help for usage)\n`);
-      return e instanceof DbcError ? 1 : 2;
+    if (e instanceof DbcError || e instanceof InputError) {
+      stderr.write(`roadlink decode: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      stderr.write(`roadlink decode: ${(e as Error).message}\n(roadlink decode --help for usage)\n`);
+      return 2;
     }
     throw e;
   }

@@ -17,6 +17,7 @@ export interface Command {
 
 export const commands: Command[] = [
   { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
+  { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
 ];
 
 /** package.json's version (found upwards from this file: agent/cli/ in the sources, dist/agent/cli/ when built). */

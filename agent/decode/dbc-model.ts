@@ -267,6 +267,10 @@ function resolveMultiplexing(linked: Linked, multiplexValues: RawStatements['mul
   const simpleMux = muxNames.length === 1 ? muxNames[0] : undefined;
   const explicit = new Map<string, { multiplexer: string; ranges: [number, number][]; line: number }>();
   for (const m of multiplexValues) {
+    if (!indicators.has(m.signal)) {
+      warn(m.line, `SG_MUL_VAL_ ignored: signal ${m.signal} of message ${message.name} is not marked as multiplexed (mN)`);
+      continue;
+    }
     const previous = explicit.get(m.signal);
     if (previous && previous.multiplexer === m.multiplexer) previous.ranges.push(...m.ranges);
     else explicit.set(m.signal, { multiplexer: m.multiplexer, ranges: [...m.ranges], line: m.line });

@@ -127,7 +127,9 @@ export class DbcStatementParser {
       } catch (e) {
         if (!(e instanceof ParseFailure)) throw e;
         this.firstFailure ??= e;
-        this.warn(e.line, e.reason);
+        const keyword = tokens[start];
+        const named = keyword.kind === 'ident' && KEYWORDS.has(keyword.text) && !e.reason.includes(keyword.text);
+        this.warn(e.line, named ? `${keyword.text}: ${e.reason}` : e.reason);
         this.recover(start);
       }
     }

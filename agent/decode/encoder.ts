@@ -4,7 +4,7 @@
  * written into the same bit segments the decoder reads. Multiplexed signals are written only when
  * the multiplexer value given selects them.
  */
-import { signalSegments, splitSegments, type BitSegment } from './bit-layout.js';
+import { lastByte, signalSegments, splitSegments, type BitSegment } from './bit-layout.js';
 import type { DbcMessage, DbcSignal } from './dbc-types.js';
 
 export class EncodeError extends Error {
@@ -39,8 +39,9 @@ export function rawValueOf(message: DbcMessage, signal: DbcSignal, value: number
   const raw = roundHalfEven(scaled);
   const L = signal.length;
   const min = signal.signed ? -(2 ** (L - 1)) : 0;
-  const max = signal.signed ? 2 ** (L - 1) - 1 : 2 ** L - 1;
-  if (!(raw >= min && raw <= max)) {
+  const limit = signal.signed ? 2 ** (L - 1) : 2 ** L;
+  // Above 53 bits the largest raw value is no double: the limit itself stands for it (writeRaw saturates).
+  if (!(raw >= min && (raw < limit || (L > 53 && raw === limit)))) {
     throw new EncodeError(`${message.name}.${signal.name}: ${physical} needs raw ${raw}, outside the ${L}-bit ${signal.signed ? 'signed' : 'unsigned'} range`);
   }
   return raw;
@@ -69,6 +70,11 @@ export function writeRaw(payload: Uint8Array, signal: DbcSignal, raw: number): v
     scratch.setFloat64(0, raw);
     hi = scratch.getUint32(0);
     lo = scratch.getUint32(4);
+  } else if (raw >= (signal.signed ? 2 ** (signal.length - 1) : 2 ** signal.length)) {
+    // A > 53-bit maximum rounded up to the next power of two: write the largest value the bits hold.
+    const hiBits = signal.length - 32;
+    hi = signal.signed ? 2 ** (hiBits - 1) - 1 : 2 ** hiBits - 1;
+    lo = 0xffffffff;
   } else {
     hi = Math.floor(raw / TWO_32);
     lo = raw - hi * TWO_32;
@@ -111,6 +117,11 @@ export function encodeMessage(message: DbcMessage, values: Record<string, number
   for (const signal of message.signals) {
     if (!selected(message, signal, raws)) continue;
     const raw = raws.get(signal.name);
+    if (lastByte(signalSegments(signal.startBit, signal.length, signal.byteOrder) as BitSegment[]) >= message.length) {
+      // The DBC places it past the message length (a loader warning): a payload of that length cannot carry it.
+      if (raw !== undefined) throw new EncodeError(`${message.name}.${signal.name}: lies beyond the ${message.length}-byte message`);
+      continue;
+    }
     if (raw === undefined) {
       missing.push(signal.name);
       continue;
