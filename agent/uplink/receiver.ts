@@ -68,7 +68,7 @@ export class Receiver {
     const persistent = options.clientId !== undefined;
     this.session = new MqttSession({
       broker: options.broker,
-      clientId: options.clientId ?? `roadlink-backend-${group}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+      clientId: options.clientId ?? `${group}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
       clean: !persistent,
       sessionExpiryS: 86_400,
       backoff: options.backoff,
