@@ -5,14 +5,16 @@
  * A device that is missing, unplugged or closes is reopened every `reconnectMs`; the agent never stops for it.
  */
 import { execFile as execFileCb } from 'node:child_process';
-import { createReadStream, open as openCb } from 'node:fs';
+import { close as closeCb, constants, createReadStream, open as openCb } from 'node:fs';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
+import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import type { GnssDriver, GnssDriverStats, GnssSink } from './gnss-driver.js';
 import { NmeaReader } from './nmea-reader.js';
 
 const openFd = promisify(openCb);
+const closeFd = promisify(closeCb);
 const execFile = promisify(execFileCb);
 
 export interface NmeaSerialOptions {
@@ -58,25 +60,15 @@ export class NmeaSerialSource implements GnssDriver {
   }
 
   private async connect(): Promise<void> {
-    let fd: number;
+    let stream: Readable;
     try {
-      fd = await openFd(this.options.path, 'r');
+      stream = await this.openStream();
     } catch (err) {
       return this.failed(err as Error);
     }
     if (this.closed) {
-      createReadStream('', { fd }).destroy();
+      stream.destroy();
       return;
-    }
-    let stream: Readable;
-    if (isatty(fd)) {
-      if (this.options.baud !== undefined) await this.setLineSpeed(this.options.baud);
-      const tty = new TtyReadStream(fd);
-      tty.setRawMode(true);
-      tty.setEncoding('latin1');
-      stream = tty;
-    } else {
-      stream = createReadStream('', { fd, encoding: 'latin1' });
     }
     this.stream = stream;
     this.connected = true;
@@ -87,6 +79,31 @@ export class NmeaSerialSource implements GnssDriver {
       this.stream = null;
       this.ended();
     });
+  }
+
+  /**
+   * A tty (serial port, USB receiver) is opened non-blocking (an open must not wait for carrier detect)
+   * and read through Node's tty stream. Anything else — the kernel GNSS subsystem's /dev/gnss0, a FIFO,
+   * a file — is read with blocking reads in a file stream (which does not retry EAGAIN).
+   * O_NOCTTY everywhere: the device must never become the agent's controlling terminal (an unplug
+   * would then send SIGHUP to the agent).
+   */
+  private async openStream(): Promise<Readable> {
+    const path = this.options.path;
+    const blocking = constants.O_RDONLY | constants.O_NOCTTY;
+    if ((await stat(path)).isCharacterDevice()) {
+      const fd = await openFd(path, blocking | constants.O_NONBLOCK);
+      if (isatty(fd)) {
+        if (this.options.baud !== undefined) await this.setLineSpeed(this.options.baud);
+        const tty = new TtyReadStream(fd);
+        tty.setRawMode(true);
+        tty.setEncoding('latin1');
+        return tty;
+      }
+      await closeFd(fd);
+    }
+    // Opening a FIFO waits here until a writer appears.
+    return createReadStream('', { fd: await openFd(path, blocking), encoding: 'latin1' });
   }
 
   /** A failure is counted and reading goes on: the line may already be right (set by udev or the unit file). */
