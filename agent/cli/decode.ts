@@ -157,7 +157,13 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
     if (pending.length === 0 || outputClosed) return;
     const chunk = pending;
     pending = '';
-    if (!stdout.write(chunk)) await Promise.race([once(stdout, 'drain'), once(stdout, 'close')]);
+    try {
+      if (!stdout.write(chunk)) await Promise.race([once(stdout, 'drain'), once(stdout, 'close')]);
+    } catch (e) {
+      // The reader went away (`| head`): stop decoding, as other command line tools do.
+      if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+      outputClosed = true;
+    }
   };
 
   try {
@@ -166,11 +172,13 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
       await flush();
       if (outputClosed) break;
     }
-    parser.end();
-    await flush();
   } catch (e) {
     stderr.write(`roadlink decode: cannot read log ${options.log}: ${(e as Error).message}\n`);
     return 1;
+  }
+  if (!outputClosed) {
+    parser.end();
+    await flush();
   }
 
   stderr.write(summary(decoder, parser, unknownIds));
