@@ -94,8 +94,8 @@ export function decodeSource(message: DbcMessage, firstSignalIndex: number): str
   const children = (muxName: string | undefined) => nodes.filter((n) => n.signal.multiplexerSignal === muxName);
 
   const lines: string[] = [];
-  if (muxVar.size > 0) lines.push(`let ${[...muxVar.values()].map((v) => `${v} = NaN`).join(', ')};`);
-  lines.push('let r = 0;');
+  // Multiplexer raw values: NaN until decoded, so a truncated multiplexer selects no branch.
+  if (muxVar.size > 0) lines.push(`let r = 0, ${[...muxVar.values()].map((v) => `${v} = NaN`).join(', ')};`);
 
   const emitSignal = (node: Node, indent: string) => {
     const mux = muxVar.get(node.signal.name);
