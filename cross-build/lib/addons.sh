@@ -1,0 +1,83 @@
+# Native addons: every package of the production tree with a binding.gyp is compiled for the target
+# with node-gyp (the project's devDependency) against the target runtime's headers (--nodedir) and
+# the target root (compiler wrappers). Installs run with scripts off, so no prebuilt binary is ever
+# downloaded. Results are cached by addon, runtime, toolchain and target root.
+# Sourced after common.sh + select_target.
+
+# Build outputs that are not part of an addon's runtime (better-sqlite3's test extension).
+ADDON_OUTPUTS_DROPPED=(test_extension.node)
+
+# Package dirs (relative to the app dir) of the addons the app loads, one per line.
+list_addons() {
+  local app="$1" unneeded="$2" gyp pkg
+  while IFS= read -r gyp; do
+    pkg="${gyp%/binding.gyp}"
+    [ -f "$app/$pkg/package.json" ] || continue
+    grep -qxF "$pkg" "$unneeded" && continue
+    echo "$pkg"
+  done < <(cd "$app" && find node_modules -name binding.gyp -not -path '*/test/*' | sort)
+}
+
+# Builds one addon in place (build/Release/*.node), from the cache when possible.
+# args: app-dir package-dir node-runtime-dir toolchain-dir cache-key-extra
+build_addon() {
+  local app="$1" pkg="$2" nodedir="$3" tc="$4" key_extra="$5"
+  local dir="$app/$pkg" name version
+  name="$(node -p "require(process.argv[1]).name" "$dir/package.json")"
+  version="$(node -p "require(process.argv[1]).version" "$dir/package.json")"
+  local key; key="$(short_hash "$name@$version" "$key_extra")"
+  local cache="$WORK_DIR/addon-cache/$name-$version-$TARGET_ARCH-node$TARGET_NODE_VERSION-$key"
+
+  if [ -f "$cache/.complete" ]; then
+    say "addon $name@$version: from cache ($cache)"
+  else
+    say "addon $name@$version: compiling for $TARGET_ARCH against node $TARGET_NODE_VERSION headers"
+    local log="$WORK_DIR/logs/addon-$name-$TARGET_ARCH.log"
+    mkdir -p "$(dirname "$log")"
+    local started=$SECONDS
+    if ! (cd "$dir" && CC="$tc/cc" CXX="$tc/c++" LINK="$tc/c++" AR="$TARGET_TRIPLET-ar" \
+          node "$REPO_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild --release \
+            --arch="$TARGET_GYP_ARCH" --nodedir="$nodedir" --jobs="$(nproc)") >"$log" 2>&1; then
+      tail -40 "$log" >&2
+      die "addon $name@$version failed to build for $TARGET_ARCH (full log: $log)"
+    fi
+    say "addon $name@$version: built in $((SECONDS - started)) s"
+    rm -rf "$cache"; mkdir -p "$cache"
+    local out
+    for out in "$dir"/build/Release/*.node; do
+      [ -f "$out" ] || continue
+      is_dropped_output "$(basename "$out")" && continue
+      cp "$out" "$cache/"
+    done
+    touch "$cache/.complete"
+  fi
+
+  # Leave only the addon's .node files in build/Release (what `bindings`/require load).
+  rm -rf "$dir/build"; mkdir -p "$dir/build/Release"
+  cp "$cache"/*.node "$dir/build/Release/" 2>/dev/null || die "addon $name@$version produced no .node file"
+  check_addon_binaries "$name" "$dir/build/Release"
+}
+
+is_dropped_output() {
+  local n
+  for n in "${ADDON_OUTPUTS_DROPPED[@]}"; do [ "$1" = "$n" ] && return 0; done
+  return 1
+}
+
+# Each .node must be an ELF shared object for the target and need no newer glibc/libstdc++
+# than the target root has: a host-built or prebuilt binary is caught here.
+check_addon_binaries() {
+  local name="$1" dir="$2" f desc glibc glibcxx
+  for f in "$dir"/*.node; do
+    desc="$(file -b "$f")"
+    echo "$desc" | grep -Eq "$TARGET_FILE_MAGIC" \
+      || die "addon $name: $(basename "$f") is not built for $TARGET_ARCH: $desc"
+    echo "$desc" | grep -q 'shared object' || die "addon $name: $(basename "$f") is not a shared object: $desc"
+    glibc="$(highest_symbol_version GLIBC "$f")"
+    glibcxx="$(highest_symbol_version GLIBCXX "$f")"
+    [ -z "$glibc" ] || version_le "$glibc" "$TARGET_GLIBC_MAX" \
+      || die "addon $name: $(basename "$f") needs GLIBC_$glibc, above the target floor $TARGET_GLIBC_MAX"
+    [ -z "$glibcxx" ] || version_le "$glibcxx" "$TARGET_GLIBCXX_MAX" \
+      || die "addon $name: $(basename "$f") needs GLIBCXX_$glibcxx, above the target's $TARGET_GLIBCXX_MAX"
+  done
+}
