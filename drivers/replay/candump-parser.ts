@@ -34,7 +34,7 @@ import { wallClockUs } from '../can/wall-clock.js';
 export interface CandumpParserOptions {
   /** Bus for lines that name no interface (`123#DEAD`). Default `can0`. */
   defaultBus?: string;
-  /** Log interface name → bus name in the batch, e.g. `{ can0: 'body' }`. */
+  /** Log interface name → bus name in the batch, e.g. `{ can0: 'body' }`; `'*'` renames every other interface. */
   busRename?: Readonly<Record<string, string>>;
   /** Time for lines without a timestamp, µs since the epoch; read once per push(). */
   receiveTimeUs?: () => number;
@@ -557,7 +557,7 @@ export class CandumpParser {
     bytes.set(b.subarray(start, end));
     const name = Buffer.from(bytes.buffer, 0, n).toString('latin1');
     this.lastBus = known.push(bytes) - 1;
-    this.busSlot.push(busIndex(this.batch, this.busRename.get(name) ?? name));
+    this.busSlot.push(busIndex(this.batch, this.renamed(name)));
     return this.busSlot[this.lastBus];
   }
 
@@ -567,8 +567,13 @@ export class CandumpParser {
     return true;
   }
 
+  /** The bus name for a log interface: its own rename, else the `'*'` rename, else itself. */
+  private renamed(name: string): string {
+    return this.busRename.get(name) ?? this.busRename.get('*') ?? name;
+  }
+
   private defaultBusIndex(): number {
-    if (this.defaultBusSlot < 0) this.defaultBusSlot = busIndex(this.batch, this.busRename.get(this.defaultBus) ?? this.defaultBus);
+    if (this.defaultBusSlot < 0) this.defaultBusSlot = busIndex(this.batch, this.renamed(this.defaultBus));
     return this.defaultBusSlot;
   }
 

@@ -32,7 +32,7 @@ export interface ReplayDriverOptions {
   speed?: number | 'max';
   /** Play the log again and again, times shifted to keep increasing. Default false. */
   loop?: boolean;
-  /** Log interface name → bus name, e.g. `{ can0: 'body' }`. */
+  /** Log interface name → bus name, e.g. `{ can0: 'body' }`; the key `'*'` renames every other interface. */
   busRename?: Record<string, string>;
   /** Bus for log lines that name no interface. Default `can0`. */
   defaultBus?: string;

@@ -172,6 +172,12 @@ describe('CandumpParser, buses', () => {
     expect(frames.map((f) => f.id)).toEqual([...Array(10).keys()].map((k) => 0x100 + k));
   });
 
+  it("renames every other interface with the '*' key", () => {
+    const text = '(1.0) can0 100#01\n(1.1) can1 101#02\n(1.2) 102#03\n';
+    const { frames } = parseAll([text], { busRename: { can1: 'chassis', '*': 'body' } });
+    expect(frames.map((f) => f.bus)).toEqual(['body', 'chassis', 'body']);
+  });
+
   it('appends to a bus table the batch already has', () => {
     const batch = createFrameBatch(8, ['body', 'can1']);
     const parser = new CandumpParser(batch, () => {}, { busRename: { can0: 'body' } });
