@@ -14,7 +14,7 @@ describe('NMEA fixture', () => {
 
   it('is what the generator writes', () => {
     if (process.env.REGENERATE_FIXTURES) writeFileSync(FIXTURE_PATH, generated.text, 'latin1');
-    expect(readFileSync(FIXTURE_PATH, 'latin1')).toBe(generated.text);
+    expect(readFileSync(FIXTURE_PATH, 'latin1'), 'fixture out of date: REGENERATE_FIXTURES=1 npx vitest run test/gnss/fixture.test.ts').toBe(generated.text);
   });
 
   it('reads back to the track, with its damaged lines reported where they are', () => {

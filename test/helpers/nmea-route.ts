@@ -3,17 +3,11 @@
  * receiver: per epoch RMC, VTG, GGA, GSA and GSV sentences with correct checksums, 5-decimal minutes,
  * and (on request) damaged lines at chosen epochs so that readers can be tested on them.
  */
+import type { GnssFix } from '../../drivers/gnss/fix-assembler.js';
 import { seededRandom } from './seeded-random.js';
 
-export interface TrackPoint {
-  timeMs: number;
-  lat: number;
-  lon: number;
-  /** Height above the ellipsoid (m). */
-  altM: number;
-  speedKmh: number;
-  headingDeg: number;
-}
+/** One point per second of a track: what a receiver would report (altitude above the ellipsoid). */
+export type TrackPoint = Pick<GnssFix, 'timeMs' | 'lat' | 'lon' | 'altM' | 'speedKmh' | 'headingDeg'>;
 
 export type Damage = 'checksum' | 'truncated' | 'garbage' | 'bad_field';
 

@@ -98,6 +98,7 @@ const CRASH_DECEL = 65; // m/s² (6.6 g)
 const T_ACC = 15, T_START = 17, T_ON = 18, T_GO = 25;
 
 export interface DriveTruth {
+  /** Ignition at START (cranking) or ON, from the key turned to start to the first OFF sample. */
   ignitionOnUs: number;
   ignitionOffUs: number;
   /** Distance driven while the ignition was on (exact integral of the speed). */
@@ -197,10 +198,9 @@ function simulate(): Physics {
       crashing = true;
       crashT = t + DT;
     }
-    const arrived = L.stopS !== undefined && (crashing ? vel === 0 : L.to - dist < 0.05 && vel < 0.5);
+    // The braking profile reaches exactly 0 within a few millimetres of the stop line.
+    const arrived = L.stopS !== undefined && vel === 0 && (crashing || L.to - dist < 0.05);
     if (arrived) {
-      if (!crashing) dist = L.to;
-      vel = 0;
       stopUntil = t + DT + L.stopS!;
       stops[L.name ?? `leg${leg}`] = { from: t + DT, to: stopUntil, s: dist };
       if (L.crash) endT = t + DT + L.stopS!;
@@ -216,7 +216,7 @@ export function syntheticDrive(options: Partial<DriveOptions> = {}): SyntheticDr
   const opt: DriveOptions = { seed: 1, gnssSigmaM: 2.5, odometer: true, fuelCounter: true, ...options };
   const rnd = seededRandom(opt.seed);
   const ph = simulate();
-  const names = Object.values(SIGNALS).filter(
+  const names: string[] = Object.values(SIGNALS).filter(
     (n) => (opt.odometer || n !== SIGNALS.odometer) && (opt.fuelCounter || n !== SIGNALS.fuelUsed),
   );
   const idOf = (name: string): number => names.indexOf(name);
@@ -226,12 +226,13 @@ export function syntheticDrive(options: Partial<DriveOptions> = {}): SyntheticDr
     if (id >= 0) rows.push({ t: Math.round(DRIVE_START_MS * 1000 + tS * 1e6), id, v: value, seq: rows.length });
   };
   const us = (tS: number): number => Math.round(DRIVE_START_MS * 1000 + tS * 1e6);
-  const offT = ph.crashT + 30;
+  // On the 100 ms grid of the ignition signal, so that the truth is the time of a sample.
+  const offT = Math.ceil((ph.crashT + 30) * 10) / 10;
   const ignitionAt = (t: number): number =>
     t < T_ACC || t >= offT ? IGNITION.OFF : t < T_START ? IGNITION.ACC : t < T_ON ? IGNITION.START : IGNITION.ON;
   const passenger = ph.stops['passenger-stop'];
   const tyreGlitch = 200;
-  const tyreFrom = passenger.from - 60, tyreTo = tyreFrom + 120;
+  const tyreFrom = Math.ceil((passenger.from - 60) * 10) / 10, tyreTo = tyreFrom + 120; // on the 10 Hz grid
   const coolFrom = 500, coolTo = 620;
   let autoLocked = false;
 
@@ -250,7 +251,7 @@ export function syntheticDrive(options: Partial<DriveOptions> = {}): SyntheticDr
   for (let k = 0; k < ph.steps; k++) {
     const t = k * DT;
     const vel = ph.v[k];
-    const on = ignitionAt(t) !== IGNITION.OFF && t >= T_ON;
+    const on = ignitionAt(t) >= IGNITION.ON; // ON or START (cranking)
     if (k > 0 && on) {
       const ds = ph.s[k] - ph.s[k - 1];
       distanceOn += ds;
@@ -329,7 +330,7 @@ export function syntheticDrive(options: Partial<DriveOptions> = {}): SyntheticDr
   const crashK = Math.round(ph.crashT / DT);
   const crashPos = truthPos(crashK);
   const truth: DriveTruth = {
-    ignitionOnUs: us(T_ON),
+    ignitionOnUs: us(T_START),
     ignitionOffUs: us(offT),
     distanceKm: distanceOn / 1000,
     maxSpeedKmh: maxKmh,
