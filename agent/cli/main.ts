@@ -18,6 +18,8 @@ export interface Command {
 export const commands: Command[] = [
   { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
   { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
+  { name: 'keys', summary: 'generate an Ed25519 key pair for signing remote commands (keys generate)', run: async (argv) => (await import('./keys.js')).runKeys(argv) },
+  { name: 'command', summary: 'sign and send a remote command to a vehicle, print its responses (command send)', run: async (argv) => (await import('./command-send.js')).runCommandSend(argv) },
 ];
 
 /** package.json's version (found upwards from this file: agent/cli/ in the sources, dist/agent/cli/ when built). */

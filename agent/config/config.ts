@@ -2,6 +2,7 @@
  * The agent's configuration: its typed form and the reader that checks a parsed document section by
  * section. Every key is described in agent/config/REFERENCE.md.
  */
+import { readCommands, type CommandsConfig } from '../commands/commands-config.js';
 import { compileRuleSet } from '../rules/rule-compiler.js';
 import type { ObjectReader, ValueNode } from './config-reader.js';
 import { readBuses, type BusConfig } from './sections/buses.js';
@@ -30,8 +31,8 @@ export interface Config {
   storage: StorageConfig;
   /** Absent: the agent stores and never uploads. */
   uplink?: UplinkConfig;
-  /** Checked only as a mapping for now: the commands module reads it with its own section reader. */
-  commands: Record<string, unknown>;
+  /** Remote commands: keys, limits, audit log and catalog (agent/commands/commands-config.ts). */
+  commands: CommandsConfig;
   gnss?: GnssConfig;
   logLevel: LogLevel;
 }
@@ -45,18 +46,19 @@ export function readConfig(r: ObjectReader, file: string): Config {
   const signals = readSignalCatalog(r.get('signals'), buses.map((b) => b.name));
   checkDistinctSources(r.get('signals'), signals);
   const gnss = readGnss(r.get('gnss'));
+  const states = readStates(r.get('states'));
   const config: Config = {
     file,
     version: r.string('version', { default: '' }),
     vehicle: vehicleConfig,
     buses,
     signals,
-    states: readStates(r.get('states')),
+    states,
     rules: readRules(r.get('rules')),
     monitors: { geofences: [], thresholds: [] },
     storage: readStorage(r.get('storage')),
     uplink: readUplink(r.get('uplink'), vehicleConfig.vin),
-    commands: (r.object('commands')?.node.value ?? {}) as Record<string, unknown>,
+    commands: readCommands(r.get('commands'), { signalNames: vehicleSignalNames({ signals, gnss }), states, profile: vehicleProfileFields(vehicleConfig) }),
     gnss,
     logLevel: r.oneOf('log_level', LOG_LEVELS, { default: 'info' }),
   };
