@@ -22,6 +22,7 @@ done
 select_target "$arch"
 
 for lib in target-root node-runtime toolchain addons trim bundle; do source "$CROSS_DIR/lib/$lib.sh"; done
+check_toolchain
 require_command node nodejs
 require_command npm npm
 require_command file file
@@ -74,6 +75,7 @@ node "$CROSS_DIR/lib/unneeded-packages.mjs" "$app" > "$stage/unneeded.txt"
 mapfile -t addons < <(list_addons "$app" "$stage/unneeded.txt")
 [ ${#addons[@]} -gt 0 ] || die "no native addon found in the production dependencies (expected better-sqlite3, socketcan)"
 key_extra="$(short_hash "$TARGET_NODE_VERSION" "$(toolchain_version)" "$(target_root_debs)" \
+  "node-gyp $(node -p "require('$REPO_DIR/node_modules/node-gyp/package.json').version")" \
   "$(cat "$CROSS_DIR/lib/addons.sh" "$CROSS_DIR/lib/toolchain.sh")")"
 for pkg in "${addons[@]}"; do
   build_addon "$app" "$pkg" "$nodedir" "$toolchain" "$key_extra"

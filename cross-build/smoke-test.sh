@@ -76,8 +76,8 @@ for arch in "${archs[@]}"; do
   echo "cross: $arch"
   if [ "$reuse" = no ]; then
     if wait "${build_pid[$arch]}"; then
-      pass "build $name.tar.gz ($(sed -n 's/.*built in \([0-9]*\) s$/\1 s/p' "$WORK_DIR/logs/build-$arch.log"))"
-      figures[$arch.build]="$(sed -n 's/.*built in \([0-9]*\) s$/\1/p' "$WORK_DIR/logs/build-$arch.log")"
+      pass "build $name.tar.gz ($(sed -n 's/.*, built in \([0-9]*\) s$/\1 s/p' "$WORK_DIR/logs/build-$arch.log"))"
+      figures[$arch.build]="$(sed -n 's/.*, built in \([0-9]*\) s$/\1/p' "$WORK_DIR/logs/build-$arch.log")"
     else
       fail "build $name.tar.gz"
       tail -30 "$WORK_DIR/logs/build-$arch.log" | sed 's/^/       /'
@@ -155,6 +155,13 @@ for arch in "${archs[@]}"; do
   unset QEMU_LD_PREFIX ROADLINK_EXEC_PREFIX
   rm -rf "$tmp"
 done
+
+# Bad input to the build (arch-independent; reuses the first architecture's target root + runtime).
+echo "cross: bad input"
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/roadlink-smoke-bad.XXXXXX")"
+step "build refuses bad input (architecture, toolchain, failing or wrong-arch addon)" \
+  bash "$CROSS_DIR/smoke/bad-input-check.sh" "${archs[0]}" "$tmp"
+rm -rf "$tmp"
 
 echo "cross: figures"
 for arch in "${archs[@]}"; do

@@ -42,6 +42,7 @@ build_addon() {
       die "addon $name@$version failed to build for $TARGET_ARCH (full log: $log)"
     fi
     say "addon $name@$version: built in $((SECONDS - started)) s"
+    check_addon_binaries "$name" "$dir/build/Release"   # before caching: a bad binary is never cached
     rm -rf "$cache"; mkdir -p "$cache"
     local out
     for out in "$dir"/build/Release/*.node; do

@@ -4,13 +4,18 @@
 # headers (GCC 10 libstdc++, glibc 2.31, Linux 5.10) and libraries first. gcc 12 still compiles and
 # supplies its own builtin headers (arm_neon.h, stddef.h...). Sourced after common.sh + select_target.
 
-# Prints the wrapper directory (holding cc, c++, ar, strip) for the target root given as $1.
+# Dies naming the Debian package to install when a cross tool is missing.
+check_toolchain() {
+  require_command "$TARGET_TRIPLET-gcc" "gcc-$TARGET_TRIPLET"
+  require_command "$TARGET_TRIPLET-g++" "g++-$TARGET_TRIPLET"
+  require_command "$TARGET_TRIPLET-strip" "binutils-$TARGET_TRIPLET"
+}
+
+# Prints the wrapper directory (holding cc, c++) for the target root given as $1.
 ensure_toolchain() {
   local root="$1"
   local gcc="$TARGET_TRIPLET-gcc" gxx="$TARGET_TRIPLET-g++"
-  require_command "$gcc" "gcc-$TARGET_TRIPLET"
-  require_command "$gxx" "g++-$TARGET_TRIPLET"
-  require_command "$TARGET_TRIPLET-strip" "binutils-$TARGET_TRIPLET"
+  check_toolchain
   local gcc_include; gcc_include="$("$gcc" -print-file-name=include)"
   [ -d "$gcc_include" ] || die "$gcc has no builtin include dir ($gcc_include)"
   local t="$TARGET_TRIPLET" v="$TARGET_GCC_MAJOR"
