@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DistanceSource } from '../../agent/rules/features/feature.js';
+import { DistanceSource, PositionSource } from '../../agent/rules/features/feature.js';
 import { distanceM } from '../../agent/rules/features/geo.js';
 import { DEPOT, IGNITION, SIGNALS, syntheticDrive } from '../helpers/synthetic-drive.js';
 import { contextFor, driveFeatures, driveMonitors, emittedAtOnce, runDrive, type Emitted } from './drive-harness.js';
-import { buildFeatures } from '../../agent/rules/features/index.js';
+import { buildFeatures, positionSourceFor } from '../../agent/rules/features/index.js';
 
 describe('trip', () => {
   const drive = syntheticDrive();
@@ -35,6 +35,9 @@ describe('trip', () => {
     const trip = trips[0].trip;
     // Parked at the depot centre; GNSS noise is at most 7.5 m per axis.
     expect(distanceM(trip.departure!.lat!, trip.departure!.lon!, DEPOT.lat, DEPOT.lon)).toBeLessThan(11);
+    expect(trip.departure!.source).toBe(PositionSource.GNSS);
+    expect(positionSourceFor(new Set(['Vehicle.Speed']))).toBe(PositionSource.GNSS);
+    expect(positionSourceFor(new Set(['Vehicle.CurrentLocation.Latitude', 'Vehicle.CurrentLocation.Longitude']))).toBe(PositionSource.CAN);
     expect(distanceM(trip.arrival!.lat!, trip.arrival!.lon!, truth.collision.lat, truth.collision.lon)).toBeLessThan(11);
   });
 

@@ -62,3 +62,4 @@ export function buildFeatures(ctx: FeatureContext, config: FeaturesConfig, monit
 export { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from './features-config.js';
 export type { CollisionRecord, Feature, FeatureContext, FeatureEvent, StatusChange } from './feature.js';
 export type { MonitorDefinitions } from './monitors.js';
+export { positionSourceFor } from './position-tracker.js';

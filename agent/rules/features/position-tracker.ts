@@ -5,7 +5,7 @@
  * complete when both have been updated, and listeners hear about every fix (geofences need each one).
  */
 import type { IPosition } from '../../../proto/gen/roadlink.js';
-import { toMs, type FeatureContext, type PositionSourceValue } from './feature.js';
+import { PositionSource, toMs, type FeatureContext, type PositionSourceValue } from './feature.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
 
@@ -16,6 +16,11 @@ export const POSITION_SIGNALS = {
   heading: 'Vehicle.CurrentLocation.Heading',
   speed: 'Vehicle.Speed',
 } as const;
+
+/** CAN when the decoded catalog has latitude and longitude (the vehicle's own GNSS), else the GNSS driver. */
+export function positionSourceFor(canSignals: ReadonlySet<string>): PositionSourceValue {
+  return canSignals.has(POSITION_SIGNALS.lat) && canSignals.has(POSITION_SIGNALS.lon) ? PositionSource.CAN : PositionSource.GNSS;
+}
 
 const LAT = 0, LON = 1, ALT = 2, HEADING = 3, SPEED = 4;
 
