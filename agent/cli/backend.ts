@@ -21,6 +21,8 @@ options:
   --broker URL        mqtt://host:port or mqtts://host:port (required)
   --out FILE          append the JSON lines to FILE instead of stdout
   --group NAME        shared-subscription group (default roadlink-backend)
+  --no-share          plain subscriptions: this receiver takes every message (with --client-id,
+                      survives broker restarts even where shared subscriptions are not persisted)
   --client-id ID      fixed client id: a persistent session, messages wait while the receiver is away
   --ca FILE           CA certificate(s) to verify the broker (PEM)
   --cert FILE         client certificate (PEM), with --key
@@ -48,6 +50,7 @@ function parseOptions(argv: string[]) {
       broker: { type: 'string' },
       out: { type: 'string' },
       group: { type: 'string' },
+      'no-share': { type: 'boolean' },
       'client-id': { type: 'string' },
       ca: { type: 'string' },
       cert: { type: 'string' },
@@ -75,6 +78,7 @@ function parseOptions(argv: string[]) {
     },
     out: values.out,
     group: values.group,
+    shared: !values['no-share'],
     clientId: values['client-id'],
     maxMessages,
   };
@@ -124,6 +128,7 @@ export async function runBackend(argv: string[], io: BackendIo = { stdout: proce
     receiver = new Receiver({
       broker: options.broker,
       group: options.group,
+      shared: options.shared,
       clientId: options.clientId,
       log: (level, message) => stderr.write(`${level}: ${message}\n`),
       writeLine: (line) => {

@@ -24,6 +24,8 @@ export interface SessionOptions {
   will?: IClientOptions['will'];
   backoff?: BackoffOptions;
   log: Log;
+  /** MQTT 5 topic aliases for our publishes (a 2-byte alias instead of the topic after its first use). */
+  topicAliases?: boolean;
   /** Called just before each reconnect attempt (e.g. to refresh the will). */
   beforeReconnect?: (client: MqttClient) => void;
 }
@@ -54,6 +56,7 @@ export class MqttSession {
       clean: options.clean,
       properties: options.clean ? undefined : { sessionExpiryInterval: options.sessionExpiryS ?? 86_400 },
       will: options.will,
+      autoAssignTopicAlias: options.topicAliases ?? false,
     });
     const where = `${options.broker.url} as ${options.clientId}`;
     // Without an 'error' listener an EventEmitter error would crash the process.

@@ -1,12 +1,12 @@
 /**
- * Message payloads on the wire: protobuf bytes, optionally compressed with raw deflate (RFC 1951).
- * A compressed payload carries the MQTT 5 user property `content-encoding: deflate-raw`; every
- * payload carries content type `application/x-protobuf` (which message it is follows from the topic).
+ * Message payloads on the wire: protobuf bytes (which message follows from the topic), optionally
+ * compressed with raw deflate (RFC 1951), flagged by the MQTT 5 user property
+ * `content-encoding: deflate-raw`. No content type property: on roadlink/v1 topics the payload is
+ * always protobuf, and the property would cost 27 bytes per message.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { IPublishPacket } from 'mqtt';
 
-export const CONTENT_TYPE = 'application/x-protobuf';
 export const ENCODING_PROPERTY = 'content-encoding';
 export const DEFLATE_RAW = 'deflate-raw';
 /** User property carrying the store sequence number of a record (events): the receiver's gap check. */
@@ -54,14 +54,11 @@ export function unpack(payload: Buffer, properties: Properties): Buffer {
   }
 }
 
-/** MQTT 5 publish properties for a packed payload (and a record's seq). */
-export function publishProperties(packed: PackedPayload, seq?: number): NonNullable<Properties> {
+/** MQTT 5 publish properties for a packed payload (and a record's seq), or undefined when none are needed. */
+export function publishProperties(packed: PackedPayload, seq?: number): Properties {
+  if (!packed.deflated && seq === undefined) return undefined;
   const userProperties: Record<string, string> = {};
   if (packed.deflated) userProperties[ENCODING_PROPERTY] = DEFLATE_RAW;
   if (seq !== undefined) userProperties[SEQ_PROPERTY] = String(seq);
-  return {
-    contentType: CONTENT_TYPE,
-    payloadFormatIndicator: false,
-    ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
-  };
+  return { userProperties };
 }

@@ -8,6 +8,7 @@
  * the group. Checkins are subscribed without sharing: every receiver needs every vehicle's signal
  * table, and a retained Checkin is delivered on subscribe (shared subscriptions get no retained
  * messages). Gap tracking therefore only makes sense per receiver when the group has one member.
+ * With `shared: false` one receiver takes everything through plain subscriptions.
  *
  * A message is PUBACKed after its line was written. Garbage (bad encoding, not the protobuf its
  * topic says) becomes one `{"type":"error"}` line with topic and reason, and is counted.
@@ -25,6 +26,12 @@ export interface ReceiverOptions {
   broker: BrokerOptions;
   /** Shared-subscription group. Default "roadlink-backend". */
   group?: string;
+  /**
+   * false: plain subscriptions (one receiver gets everything). With a persistent session these survive
+   * a broker restart on mosquitto 2.0.11, whose persistence does not restore shared subscriptions.
+   * Default true.
+   */
+  shared?: boolean;
   /** Client id. When given, the session is persistent (messages queued while the receiver is away). */
   clientId?: string;
   /** Receives each JSON line (without the newline). */
@@ -60,7 +67,8 @@ export class Receiver {
     if (!/^[^/#+]+$/.test(group)) throw new Error(`group "${group}" must not contain "/", "#" or "+"`);
     this.writeLine = options.writeLine;
     this.log = options.log;
-    this.filters = UP_KINDS.map((kind) => allVehiclesFilter(kind, kind === 'checkin' ? undefined : group));
+    const shared = options.shared ?? true;
+    this.filters = UP_KINDS.map((kind) => allVehiclesFilter(kind, kind === 'checkin' || !shared ? undefined : group));
     this.subscribed = new Promise((resolve, reject) => {
       this.resolveSubscribed = resolve;
       this.rejectSubscribed = reject;

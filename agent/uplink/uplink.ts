@@ -178,6 +178,7 @@ export class Uplink extends EventEmitter {
       clean: false,
       sessionExpiryS: options.sessionExpiryS ?? 7 * 86_400,
       will: this.will(),
+      topicAliases: true,
       backoff: options.backoff,
       log: this.log,
       beforeReconnect: (client) => {
@@ -298,6 +299,8 @@ export class Uplink extends EventEmitter {
   }
 
   private onClose(): void {
+    // After stop() the caller may have closed the store: stop() released the rows itself.
+    if (this.stopped) return;
     // MqttSession has already failed the publishes still waiting for PUBACK.
     this.releaseRows();
     for (const c of this.control) c.sending = false;
