@@ -3,12 +3,13 @@
  * expiry times), sign its bytes with an Ed25519 private key, publish the SignedCommand on
  * roadlink/v1/{vin}/cmd/req (QoS 1) and follow the vehicle's CommandResponses for that id on
  * .../cmd/res until a final state. Used by `roadlink command send` and, in-process, by the demo.
+ * signRulesUpdate() signs a RulesUpdate the same way (topic .../rules).
  */
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import mqtt from 'mqtt';
-import { CommandRequest, CommandResponse, CommandState, SignedCommand } from '../../proto/gen/roadlink.js';
+import { CommandRequest, CommandResponse, CommandState, RulesUpdate, SignedCommand, SignedRulesUpdate, type IRulesUpdate } from '../../proto/gen/roadlink.js';
 import { brokerClientOptions, type BrokerOptions } from '../uplink/broker-options.js';
 import { pack, publishProperties, unpack } from '../uplink/payload.js';
 import { topicFor } from '../uplink/topics.js';
@@ -68,6 +69,12 @@ export function signCommand(spec: CommandSpec, key: SigningKey): { request: Comm
   const body = CommandRequest.encode(request).finish();
   const bytes = SignedCommand.encode({ request: body, signature: signBytes(key.privateKey, body), keyId: key.keyId }).finish();
   return { request, bytes };
+}
+
+/** SignedRulesUpdate bytes for topic .../rules (issued_at_ms defaults to now). */
+export function signRulesUpdate(update: IRulesUpdate, key: SigningKey): Uint8Array {
+  const body = RulesUpdate.encode(RulesUpdate.create({ issuedAtMs: Date.now(), ...update })).finish();
+  return SignedRulesUpdate.encode({ update: body, signature: signBytes(key.privateKey, body), keyId: key.keyId }).finish();
 }
 
 export function isFinalState(state: CommandState): boolean {

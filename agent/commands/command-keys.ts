@@ -21,6 +21,8 @@ export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim();
   let key: KeyObject;
   if (trimmed.startsWith('-----BEGIN')) {
+    // createPublicKey would derive the public half of a private key: refuse it, it must not be on a vehicle.
+    if (/PRIVATE KEY-----/.test(trimmed)) throw new Error('is a private key: configure the public key (.pub.pem), never the private one');
     try {
       key = createPublicKey(trimmed);
     } catch (error) {

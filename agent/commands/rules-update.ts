@@ -62,7 +62,15 @@ export interface RulesUpdaterOptions {
 
 export const RULES_STATE_KEY = 'rules.active';
 
-class Refusal extends Error {}
+/** An update refused before it was applied; `version` is known once the update could be read. */
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly version = 0,
+  ) {
+    super(message);
+  }
+}
 
 export class RulesUpdater {
   private readonly keyring: Keyring;
@@ -122,6 +130,7 @@ export class RulesUpdater {
       this.apply(update);
       ack = { version, accepted: true, error: '', activeVersion: this.active.version };
     } catch (error) {
+      if (error instanceof Refusal) version = error.version;
       const message = error instanceof ConfigError ? error.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ') : (error as Error).message;
       if (!(error instanceof Refusal || error instanceof ConfigError)) this.log('error', `rules update ${version}: ${message}`);
       ack = { version, accepted: false, error: message, activeVersion: this.active.version };
@@ -152,10 +161,11 @@ export class RulesUpdater {
     if (!opened.ok) throw new Refusal(`${opened.reason}: ${opened.detail}`);
     const update = opened.message;
     const skew = this.options.clockSkewMs ?? 30_000;
-    if (update.vin !== this.options.vin) throw new Refusal(`wrong_vin: for VIN ${JSON.stringify(update.vin.slice(0, 32))}, this is ${this.options.vin}`);
-    if (update.issuedAtMs - skew > this.now()) throw new Refusal(`not_yet_valid: issued ${update.issuedAtMs - this.now()} ms in the future`);
-    if (update.version <= this.active.version) throw new Refusal(`stale_version: version ${update.version} is not greater than the active ${this.active.version}`);
-    if (!update.patch && update.remove.length > 0) throw new Refusal('malformed: remove is only allowed with patch');
+    const refuse = (message: string) => new Refusal(message, update.version);
+    if (update.vin !== this.options.vin) throw refuse(`wrong_vin: for VIN ${JSON.stringify(update.vin.slice(0, 32))}, this is ${this.options.vin}`);
+    if (update.issuedAtMs - skew > this.now()) throw refuse(`not_yet_valid: issued ${update.issuedAtMs - this.now()} ms in the future`);
+    if (update.version <= this.active.version) throw refuse(`stale_version: version ${update.version} is not greater than the active ${this.active.version}`);
+    if (!update.patch && update.remove.length > 0) throw refuse('malformed: remove is only allowed with patch');
     return update;
   }
 

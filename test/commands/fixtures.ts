@@ -63,6 +63,8 @@ export interface ConfigOptions {
   keys: { key: TestKey; use?: string[] }[];
   /** Changes to the parsed `commands:` section (a plain object) before the config is checked. */
   edit?: (commands: Record<string, any>) => void;
+  /** More top-level sections (rules, monitors). */
+  extra?: Record<string, unknown>;
 }
 
 /** The test vehicle's config text (YAML), checked by parseConfig. */
@@ -78,6 +80,7 @@ export function configText(options: ConfigOptions): string {
     states: { parked: 'Vehicle.Speed < 0.5 and Roadlink.Ignition == 0' },
     storage: { path: 'roadlink.db' },
     commands,
+    ...options.extra,
   });
 }
 
