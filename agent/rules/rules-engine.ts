@@ -11,7 +11,7 @@
  */
 import { ConfigError, formatPath } from '../config/config-error.js';
 import type { RuleConfig, StatesConfig } from '../config/sections/rules.js';
-import type { SampleBatch } from '../decode/sample-batch.js';
+import { createSampleBatch, type SampleBatch } from '../decode/sample-batch.js';
 import { EventCapture, type CaptureSpec } from './event-capture.js';
 import type { SlidingWindow } from './expression/sliding-window.js';
 import { RegularSampler } from './regular-sampler.js';
@@ -19,7 +19,7 @@ import { compileRuleSet, type CompiledRuleSet } from './rule-compiler.js';
 import { Priority, type RuleOutput } from './rule-output.js';
 import { SignalHistory } from './signal-history.js';
 import { buildSignalIndex, type SignalIndex } from './signal-index.js';
-import type { SignalMap } from './signal-map.js';
+import { mapSamples, type SignalMap } from './signal-map.js';
 
 export interface RulesEngineOptions {
   /** Vehicle signal names by id (see vehicleSignalNames(config)). */
@@ -78,6 +78,8 @@ export class RulesEngine {
   /** Sample time of each current value. */
   readonly updatedUs: Float64Array;
   readonly history: SignalHistory;
+  /** Scratch for ingest(): the batch in vehicle signal ids. */
+  private readonly mapped = createSampleBatch(4096);
   readonly stats: RulesEngineStats = { samples: 0, unmapped: 0, evaluations: 0, triggers: 0, suppressed: 0 };
 
   private readonly ids: Map<string, number>;
@@ -142,27 +144,9 @@ export class RulesEngine {
    * into vehicle signal ids with the catalog's transform. Hot path.
    */
   ingest(batch: SampleBatch, map: SignalMap): void {
-    const { vehicleId, scale, offset, valueMap, mapDefault } = map;
-    const known = vehicleId.length;
-    for (let k = 0; k < batch.count; k++) {
-      const s = batch.signal[k];
-      const id = s < known ? vehicleId[s] : -1;
-      if (id < 0) {
-        this.stats.unmapped++;
-        continue;
-      }
-      let value = batch.value[k];
-      const table = valueMap[s];
-      if (table === undefined) {
-        value = value * scale[s] + offset[s];
-      } else {
-        const mapped = table.get(value);
-        if (mapped !== undefined) value = mapped;
-        else if (mapDefault[s] === mapDefault[s]) value = mapDefault[s];
-      }
-      this.accept(id, batch.timeUs[k], value);
-    }
-    this.settle();
+    this.mapped.count = 0;
+    this.stats.unmapped += mapSamples(batch, map, this.mapped);
+    this.ingestSamples(this.mapped.signal, this.mapped.timeUs, this.mapped.value, this.mapped.count);
   }
 
   /** Samples already in vehicle signal ids (GNSS positions, generated data, tests). */

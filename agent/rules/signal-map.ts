@@ -3,6 +3,7 @@
  * id plus the catalog's transform, as flat arrays read by RulesEngine.ingest() for every sample.
  */
 import type { SignalCatalogEntry } from '../config/sections/signals.js';
+import { growSampleBatch, type SampleBatch } from '../decode/sample-batch.js';
 
 /** One entry of a decoder's signal table, in index order. */
 export interface DecoderSignalRef {
@@ -75,4 +76,40 @@ export function buildSignalMap(
 /** The decoder's signal table as DecoderSignalRefs (a binding for bus '*' serves every bus). */
 export function decoderSignalRefs(signals: readonly { bus: string; messageName: string; name: string }[]): DecoderSignalRef[] {
   return signals.map((s) => (s.bus === '*' ? { message: s.messageName, signal: s.name } : { bus: s.bus, message: s.messageName, signal: s.name }));
+}
+
+/**
+ * Decoded samples (decoder signal indexes, DBC values) → vehicle samples (vehicle ids, catalog values),
+ * appended to `out` (reset it first). Returns how many samples the catalog does not use.
+ */
+export function mapSamples(batch: SampleBatch, map: SignalMap, out: SampleBatch): number {
+  const { vehicleId, scale, offset, valueMap, mapDefault } = map;
+  const known = vehicleId.length;
+  if (out.capacity < out.count + batch.count) growSampleBatch(out, out.count + batch.count);
+  let unmapped = 0;
+  let n = out.count;
+  for (let k = 0; k < batch.count; k++) {
+    const s = batch.signal[k];
+    const id = s < known ? vehicleId[s] : -1;
+    if (id < 0) {
+      unmapped++;
+      continue;
+    }
+    let value = batch.value[k];
+    const table = valueMap[s];
+    if (table === undefined) {
+      value = value * scale[s] + offset[s];
+    } else {
+      const mapped = table.get(value);
+      if (mapped !== undefined) value = mapped;
+      else if (mapDefault[s] === mapDefault[s]) value = mapDefault[s];
+    }
+    out.signal[n] = id;
+    out.timeUs[n] = batch.timeUs[k];
+    out.value[n] = value;
+    out.frame[n] = batch.frame[k];
+    n++;
+  }
+  out.count = n;
+  return unmapped;
 }
