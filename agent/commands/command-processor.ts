@@ -17,7 +17,9 @@
  * confirmation condition holds on a live-signal update after the send (at once without one), FAILED
  * (send_error) when the driver refuses the frames, or TIMEOUT (no_confirmation) when the timeout,
  * counted from acceptance, runs out. Refusals of steps 1-5 are answered but not remembered (there is
- * no authentic command to remember, or remembering it would let a replay overwrite the original).
+ * no authentic command to remember, or remembering it would let a replay overwrite the original);
+ * a refusal of step 1 carries the request's unverified id unless that id belongs to a remembered
+ * command (see unverifiedId).
  * Every decision goes to the audit log and the counters.
  */
 import type { CanDriver, OutgoingFrame } from '../../drivers/can/can-driver.js';
@@ -132,7 +134,7 @@ export class CommandProcessor {
       this.keyring,
       'commands',
     );
-    if (!opened.ok) return this.refuse('', opened.reason, opened.detail, { key_id: opened.keyId });
+    if (!opened.ok) return this.refuse(this.unverifiedId(opened.body), opened.reason, opened.detail, { key_id: opened.keyId });
     const request = opened.message;
     const facts = { name: request.name, key_id: opened.keyId, args: { ...request.args } };
     const problem = requestProblem(request);
@@ -281,6 +283,21 @@ export class CommandProcessor {
   }
 
   // --- before acceptance --------------------------------------------------------------------------
+
+  /**
+   * The id of a request whose signature did not verify, so that its sender can match the refusal;
+   * '' when unreadable or when the id is a remembered command's, so that a forgery can never make a
+   * genuine command look refused.
+   */
+  private unverifiedId(body: Uint8Array | undefined): string {
+    if (!body) return '';
+    try {
+      const { id } = CommandRequest.decode(body);
+      return ID_PATTERN.test(id) && !this.ledger.find(id) ? id : '';
+    } catch {
+      return '';
+    }
+  }
 
   private refuse(id: string, reason: string, detail: string, facts: Record<string, unknown> = {}): CommandResult {
     const response = this.encodeResponse(id, CommandState.COMMAND_STATE_REJECTED, reason, detail);

@@ -13,7 +13,7 @@ export interface Envelope {
 
 export type Opened<T> =
   | { ok: true; message: T; keyId: string }
-  | { ok: false; reason: string; detail: string; keyId?: string };
+  | { ok: false; reason: string; detail: string; keyId?: string; /** The unverified body, when the envelope was readable. */ body?: Uint8Array };
 
 export function openEnvelope<T>(
   bytes: Uint8Array,
@@ -31,7 +31,7 @@ export function openEnvelope<T>(
   }
   if (envelope.body.length === 0) return { ok: false, reason: 'malformed', detail: `${what.envelope} carries no ${what.body}` };
   const verdict = keyring.verify(envelope.keyId, envelope.body, envelope.signature, use);
-  if (!verdict.ok) return { ...verdict, keyId: envelope.keyId };
+  if (!verdict.ok) return { ...verdict, keyId: envelope.keyId, body: envelope.body };
   try {
     return { ok: true, message: decodeBody(envelope.body), keyId: envelope.keyId };
   } catch (error) {

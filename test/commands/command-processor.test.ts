@@ -164,6 +164,24 @@ describe('refusals never reach the bus', () => {
     expect(h.vehicle.ecu.sent).toHaveLength(0);
   });
 
+  it('names the unverified id in a refusal, except the id of a genuine command (a forgery cannot make it look refused)', async () => {
+    const h = open();
+    h.vehicle.park();
+    h.vehicle.ecu.answering = false;
+    const genuine = signed({ name: 'door_lock' });
+    const running = await h.processor.handle(genuine.bytes);
+    const forgedBody = requestBytes({ name: 'door_lock', id: genuine.id });
+    const forged = await h.processor.handle(envelope(forgedBody, signBytes(stranger.privateKey, forgedBody), 'backend'));
+    expect(forged.response).toMatchObject({ id: '', state: REJECTED, reason: 'bad_signature' });
+    const otherBody = requestBytes({ name: 'horn', id: 'not-seen-before' });
+    const other = await h.processor.handle(envelope(otherBody, signBytes(stranger.privateKey, otherBody), 'backend'));
+    expect(other.response).toMatchObject({ id: 'not-seen-before', reason: 'bad_signature' });
+    expect(h.responsesFor(genuine.id).map((r) => r.state)).toEqual([IN_PROGRESS]);
+    h.vehicle.ecu.broadcast('DOOR_STATUS', { LockState: 'LOCKED' });
+    expect((await running.final).state).toBe(SUCCEEDED);
+    expect(h.vehicle.ecu.sent).toHaveLength(1);
+  });
+
   it('refuses requests with missing or bad fields', async () => {
     const h = open();
     h.vehicle.park();
