@@ -143,10 +143,12 @@ for arch in "${archs[@]}"; do
     skip "roadlink decode" "the bundle's CLI has no decode command yet (agent/cli/decode.ts)"
   fi
 
-  if [ -f "$b/app/dist/agent/cli/run.js" ]; then
-    skip "agent on the replay driver + embedded broker" "the run command exists; this smoke step is not written yet"
+  if grep -q "name: 'run'" "$b/app/dist/agent/cli/main.js" 2>/dev/null; then
+    step "roadlink run: replay -> store -> MQTT 5 uploads (mosquitto)" \
+      node "$CROSS_DIR/smoke/agent-run-check.mjs" "$b" "$tmp" \
+      && figures[$arch.upload]="$(echo "$step_output" | sed -n 's/.*first upload: \([0-9]*\) ms.*/\1/p')"
   else
-    skip "agent on the replay driver + embedded broker" "the CLI has no run command yet (agent/cli/run.ts)"
+    skip "roadlink run: replay -> store -> MQTT 5 uploads" "the CLI has no run command yet"
   fi
 
   step "install.sh --root (user, layout, config kept, unit enabled)" \
@@ -167,7 +169,7 @@ echo "cross: figures"
 for arch in "${archs[@]}"; do
   line="  $arch: node ${figures[$arch.node]:-?}, bundle ${figures[$arch.size]:-?} MB, build ${figures[$arch.build]:-(reused)} s"
   line+=", node start ${figures[$arch.start]:-?} ms, first decoded frame ${figures[$arch.decode]:-n/a} ms"
-  line+=", peak RSS ${figures[$arch.rss]:-?} MB, glibc floor ${figures[$arch.glibc]:-?}"
+  line+=", first upload ${figures[$arch.upload]:-n/a} ms, peak RSS ${figures[$arch.rss]:-?} MB, glibc floor ${figures[$arch.glibc]:-?}"
   echo "$line"
 done
 echo "cross: $passed passed, $failed failed, $skipped skipped"

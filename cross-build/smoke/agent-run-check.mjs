@@ -1,0 +1,101 @@
+// Runs on the build machine's node: the bundle's agent (`roadlink run`, emulated) replays a candump
+// log written here (fixtures.mjs) and uploads over MQTT 5 to a mosquitto on a free loopback port;
+// the check subscribes to the vehicle's topics and waits for a data upload, then stops the agent
+// with SIGTERM (as systemd does). aedes, the project's embedded broker, speaks no MQTT 5, hence
+// mosquitto (.ci/run installs it). Prints the time from start to the first upload.
+// usage: agent-run-check.mjs <bundle-dir> <work-dir>
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { SMOKE_VIN, writeAgentConfig, writeDriveLog, writeSmokeDbc } from './fixtures.mjs';
+
+const [bundle, work] = process.argv.slice(2);
+if (!bundle || !work) throw new Error('usage: agent-run-check.mjs <bundle-dir> <work-dir>');
+const UPLOAD_TIMEOUT_MS = 90_000; // emulated start + one commit + one publish, on a loaded 2-core machine
+const MOSQUITTO = '/usr/sbin/mosquitto';
+
+const cleanups = [];
+const fail = (message) => {
+  console.error(`agent-run-check: ${message}`);
+  for (const cleanup of cleanups.reverse()) cleanup();
+  process.exit(1);
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort() {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  return port;
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+// 1. the broker
+if (!existsSync(MOSQUITTO)) fail(`${MOSQUITTO} missing: apt-get install mosquitto`);
+const port = await freePort();
+const brokerConf = join(work, 'mosquitto.conf');
+writeFileSync(brokerConf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', `user ${userInfo().username}`, ''].join('\n'));
+const broker = spawn(MOSQUITTO, ['-c', brokerConf], { stdio: 'ignore' });
+cleanups.push(() => broker.kill('SIGKILL'));
+const brokerDeadline = Date.now() + 10_000;
+while (!(await accepts(port))) {
+  if (broker.exitCode !== null || Date.now() > brokerDeadline) fail(`mosquitto did not start on port ${port}`);
+  await sleep(50);
+}
+
+// 2. a subscriber on the vehicle's topics
+const received = new Map();
+let firstDataMs;
+const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, clientId: 'smoke-subscriber' });
+cleanups.push(() => subscriber.end(true));
+await subscriber.subscribeAsync(`roadlink/v1/${SMOKE_VIN}/#`, { qos: 1 });
+subscriber.on('message', (topic, payload) => {
+  const kind = topic.slice(`roadlink/v1/${SMOKE_VIN}/`.length);
+  received.set(kind, (received.get(kind) ?? 0) + 1);
+  if (kind === 'data' && payload.length > 0) firstDataMs ??= performance.now() - started;
+});
+
+// 3. the agent, emulated
+const dbc = writeSmokeDbc(work);
+const db = join(work, 'agent.db');
+const config = writeAgentConfig(work, { dbc, log: writeDriveLog(work, 30), db, brokerUrl: `mqtt://127.0.0.1:${port}` });
+const started = performance.now();
+const agent = spawn(join(bundle, 'bin', 'roadlink'), ['run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+cleanups.push(() => agent.kill('SIGKILL'));
+let output = '';
+agent.stdout.on('data', (chunk) => (output += chunk));
+agent.stderr.on('data', (chunk) => (output += chunk));
+const exited = once(agent, 'exit');
+
+while (firstDataMs === undefined) {
+  if (agent.exitCode !== null || agent.signalCode !== null) fail(`roadlink run exited (${agent.exitCode ?? agent.signalCode}) before any upload:\n${output.slice(-3000)}`);
+  if (performance.now() - started > UPLOAD_TIMEOUT_MS) {
+    fail(`no upload on roadlink/v1/${SMOKE_VIN}/data within ${UPLOAD_TIMEOUT_MS / 1000} s (got: ${JSON.stringify(Object.fromEntries(received))}):\n${output.slice(-3000)}`);
+  }
+  await sleep(100);
+}
+
+// 4. stop it as systemd would
+agent.kill('SIGTERM');
+const outcome = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
+if (outcome === undefined) fail('roadlink run did not stop within 15 s of SIGTERM');
+const [code, signal] = outcome;
+if (code !== 0 && signal !== 'SIGTERM') fail(`roadlink run ended with ${code ?? signal} after SIGTERM:\n${output.slice(-3000)}`);
+if (!existsSync(db) || readFileSync(db).subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') fail(`no SQLite store at ${db}`);
+for (const cleanup of cleanups.reverse()) cleanup();
+
+console.log(`  uploads received: ${[...received].map(([kind, n]) => `${kind} x${n}`).join(', ')}; stopped by SIGTERM (${code ?? signal})`);
+console.log(`  start to first upload: ${Math.round(firstDataMs)} ms`);
+process.exit(0);
