@@ -6,7 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { BrokerOptionsError } from '../uplink/broker-options.js';
+import { BROKER_ARGS, BROKER_ARGS_USAGE, brokerOptionsFromArgs, BrokerOptionsError } from '../uplink/broker-options.js';
 import { describeSummary, Receiver } from '../uplink/receiver.js';
 
 export const usage = `usage: roadlink backend --broker URL [options]
@@ -18,17 +18,11 @@ summary at exit (Ctrl-C / SIGTERM, or after --max-messages). Several receivers w
 --group share the load (MQTT 5 shared subscriptions).
 
 options:
-  --broker URL        mqtt://host:port or mqtts://host:port (required)
-  --out FILE          append the JSON lines to FILE instead of stdout
+${BROKER_ARGS_USAGE}  --out FILE          append the JSON lines to FILE instead of stdout
   --group NAME        shared-subscription group (default roadlink-backend)
   --no-share          plain subscriptions: this receiver takes every message (with --client-id,
                       survives broker restarts even where shared subscriptions are not persisted)
   --client-id ID      fixed client id: a persistent session, messages wait while the receiver is away
-  --ca FILE           CA certificate(s) to verify the broker (PEM)
-  --cert FILE         client certificate (PEM), with --key
-  --key FILE          client private key (PEM)
-  --username NAME     MQTT user name
-  --password SECRET   MQTT password (or ROADLINK_MQTT_PASSWORD)
   --max-messages N    exit after N messages (error lines count)
   -h, --help          this help
 `;
@@ -47,35 +41,26 @@ function parseOptions(argv: string[]) {
     args: argv,
     allowPositionals: true,
     options: {
-      broker: { type: 'string' },
+      ...BROKER_ARGS,
       out: { type: 'string' },
       group: { type: 'string' },
       'no-share': { type: 'boolean' },
       'client-id': { type: 'string' },
-      ca: { type: 'string' },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      username: { type: 'string' },
-      password: { type: 'string' },
       'max-messages': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help' as const;
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  if (!values.broker) throw new UsageError('--broker URL is required');
+  const broker = brokerOptionsFromArgs(values);
+  if (!broker) throw new UsageError('--broker URL is required');
   const maxText = values['max-messages'];
   const maxMessages = maxText === undefined ? Infinity : Number(maxText);
   if (!(Number.isInteger(maxMessages) && maxMessages > 0) && maxText !== undefined) {
     throw new UsageError(`--max-messages wants a positive integer, got '${maxText}'`);
   }
   return {
-    broker: {
-      url: values.broker,
-      tls: values.ca || values.cert || values.key ? { caFile: values.ca, certFile: values.cert, keyFile: values.key } : undefined,
-      username: values.username,
-      password: values.password ?? process.env.ROADLINK_MQTT_PASSWORD,
-    },
+    broker,
     out: values.out,
     group: values.group,
     shared: !values['no-share'],

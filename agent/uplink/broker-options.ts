@@ -85,3 +85,29 @@ export function brokerClientOptions(broker: BrokerOptions): IClientOptions {
       : {}),
   };
 }
+
+/** The broker options of the `roadlink` commands, for node:util parseArgs (shared wording and names). */
+export const BROKER_ARGS = {
+  broker: { type: 'string' },
+  ca: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+} as const;
+
+/** Usage lines for BROKER_ARGS. */
+export const BROKER_ARGS_USAGE = `  --broker URL        mqtt://host:port or mqtts://host:port (required)
+  --ca FILE           CA certificate(s) to verify the broker (PEM)
+  --tls-cert FILE     client certificate (PEM), with --tls-key
+  --tls-key FILE      client private key (PEM)
+  --username NAME     MQTT user name
+  --password SECRET   MQTT password (or ROADLINK_MQTT_PASSWORD)
+`;
+
+/** BrokerOptions from parsed BROKER_ARGS values; undefined when --broker is missing. */
+export function brokerOptionsFromArgs(values: { [K in keyof typeof BROKER_ARGS]?: string }): BrokerOptions | undefined {
+  if (!values.broker) return undefined;
+  const tls = values.ca || values['tls-cert'] || values['tls-key'] ? { caFile: values.ca, certFile: values['tls-cert'], keyFile: values['tls-key'] } : undefined;
+  return { url: values.broker, tls, username: values.username, password: values.password ?? process.env.ROADLINK_MQTT_PASSWORD };
+}

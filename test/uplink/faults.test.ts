@@ -3,32 +3,23 @@
  * is down at start, a broker killed (SIGKILL) and restarted mid-upload, and garbage on the
  * subscribed topics.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { deflateRawSync } from 'node:zlib';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
 import { Receiver } from '../../agent/uplink/receiver.js';
 import { unpack } from '../../agent/uplink/payload.js';
 import { Presence, SignedCommand, SignedRulesUpdate } from '../../proto/gen/roadlink.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore } from './fixtures.js';
+import {
+  brokerForSuite, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore,
+} from './fixtures.js';
 
 const quiet = () => undefined;
 
 describe('uplink faults', () => {
-  let broker: Mosquitto;
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
-    broker = await Mosquitto.start();
-  });
-  afterAll(async () => {
-    await broker?.dispose();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const suite = brokerForSuite();
+  const cleanups = suite.cleanups;
 
   function newUplink(t: TestStore, url: string, options: Partial<UplinkOptions> = {}) {
     const uplink = new Uplink({
@@ -45,13 +36,13 @@ describe('uplink faults', () => {
   }
 
   async function backendClient(id: string) {
-    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: id });
+    const client = await mqtt.connectAsync(suite.broker.url, { protocolVersion: 5, clientId: id });
     cleanups.push(() => client.endAsync());
     return client;
   }
 
   it('a lost connection fires the will (offline), then reconnects, resumes the session and says online again', async () => {
-    const proxy = await TcpProxy.start(broker.port);
+    const proxy = await TcpProxy.start(suite.broker.port);
     cleanups.push(() => proxy.close());
     const t = openTestStore();
     cleanups.push(t.dispose);
@@ -83,14 +74,14 @@ describe('uplink faults', () => {
   });
 
   it('keeps retrying with backoff while the broker is unreachable, then uploads', async () => {
-    const proxy = await TcpProxy.start(broker.port);
+    const proxy = await TcpProxy.start(suite.broker.port);
     cleanups.push(() => proxy.close());
     proxy.refusing = true;
     const t = openTestStore();
     cleanups.push(t.dispose);
     const sent = fillSamples(t.store, 3000, 1000);
     const out = lineCollector();
-    const receiver = new Receiver({ broker: { url: broker.url }, writeLine: out.writeLine, log: quiet });
+    const receiver = new Receiver({ broker: { url: suite.broker.url }, writeLine: out.writeLine, log: quiet });
     await receiver.start();
     cleanups.push(() => receiver.stop().then(() => undefined));
 
@@ -122,7 +113,7 @@ describe('uplink faults', () => {
     // A persistent receiver session, so the broker queues for it across its own restart; plain
     // subscriptions, because mosquitto 2.0.11 does not restore shared ones from its persistence file.
     const receiver = new Receiver({
-      broker: { url: broker.url },
+      broker: { url: suite.broker.url },
       clientId: `receiver-${how}-test`,
       shared: false,
       writeLine: out.writeLine,
@@ -133,7 +124,7 @@ describe('uplink faults', () => {
     cleanups.push(() => receiver.stop().then(() => undefined));
     await new Promise((r) => setTimeout(r, 1500)); // the broker's autosave (1 s) has the receiver's session
 
-    const uplink = newUplink(t, broker.url, { maxInFlight: 8, deflate: false });
+    const uplink = newUplink(t, suite.broker.url, { maxInFlight: 8, deflate: false });
     // Sequence ranges of the rows PUBACKed before the broker went down.
     const ackedBefore: [number, number][] = [];
     let down = false;
@@ -141,10 +132,10 @@ describe('uplink faults', () => {
     uplink.start();
     await waitFor(() => uplink.stats().ackedRows >= rows / 4, 'a quarter of the rows acked');
     down = true;
-    await (how === 'stop' ? broker.stop() : broker.kill());
+    await (how === 'stop' ? suite.broker.stop() : suite.broker.kill());
     expect(uplink.stats().ackedRows).toBeLessThan(rows);
     await new Promise((r) => setTimeout(r, 300));
-    await broker.restart();
+    await suite.broker.restart();
 
     await waitFor(() => t.store.stats().storedRows === 0, 'every row acked after the restart', 60_000);
     await new Promise((r) => setTimeout(r, 500)); // the receiver drains what the broker queued
@@ -181,7 +172,7 @@ describe('uplink faults', () => {
   it('counts garbage on cmd/req and rules without calling the handlers or stopping the upload', async () => {
     const t = openTestStore();
     cleanups.push(t.dispose);
-    const uplink = newUplink(t, broker.url);
+    const uplink = newUplink(t, suite.broker.url);
     const commands: Buffer[] = [];
     const rules: Buffer[] = [];
     uplink.onCommand((bytes) => void commands.push(bytes));
@@ -222,7 +213,7 @@ describe('uplink faults', () => {
   it('a failing or slow command handler is counted and does not block later messages', async () => {
     const t = openTestStore();
     cleanups.push(t.dispose);
-    const uplink = newUplink(t, broker.url, { handlerTimeoutMs: 200 });
+    const uplink = newUplink(t, suite.broker.url, { handlerTimeoutMs: 200 });
     const seen: string[] = [];
     uplink.onCommand(async (bytes) => {
       const request = Buffer.from(SignedCommand.decode(bytes).request).toString();

@@ -2,11 +2,13 @@
  * Shared pieces of the uplink tests: a real Store in a temp dir with a small signal table, sample
  * generation with the values each sample should decode to, and polling helpers.
  */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Event, Priority, type ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Store, type StoreOptions } from '../../agent/store/store.js';
+import { Mosquitto, type MosquittoOptions } from '../helpers/mosquitto.js';
 
 export const VIN_A = 'WVWZZZ1JZXW000001';
 export const VIN_B = 'VF3ABCDEF12345678';
@@ -152,4 +154,25 @@ export function missingOrWrong(sent: Sample[], received: Map<string, { value: nu
     if (problems.length >= 10) break;
   }
   return problems;
+}
+
+/**
+ * One mosquitto for the enclosing describe block (started before its tests, disposed after), and a
+ * list of cleanups run after each test in reverse order (uplinks, receivers, stores, clients).
+ */
+export function brokerForSuite(options?: MosquittoOptions | (() => MosquittoOptions)) {
+  const suite = {
+    broker: undefined as unknown as Mosquitto,
+    cleanups: [] as (() => Promise<unknown> | unknown)[],
+  };
+  beforeAll(async () => {
+    suite.broker = await Mosquitto.start(typeof options === 'function' ? options() : options);
+  });
+  afterAll(async () => {
+    await suite.broker?.dispose();
+  });
+  afterEach(async () => {
+    for (const c of suite.cleanups.splice(0).reverse()) await c();
+  });
+  return suite;
 }

@@ -2,7 +2,7 @@
  * Payload size limit (sample chunks split into contiguous sequence ranges) and deflate, observed on
  * a real mosquitto by a raw subscriber, plus the payload helpers on their own.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { deflateRawSync } from 'node:zlib';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
@@ -10,24 +10,13 @@ import { Receiver } from '../../agent/uplink/receiver.js';
 import { pack, PayloadError, unpack, userProperty } from '../../agent/uplink/payload.js';
 import { RowPayloader } from '../../agent/uplink/row-payloads.js';
 import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
-import { fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor } from './fixtures.js';
+import { brokerForSuite, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor } from './fixtures.js';
 
 const quiet = () => undefined;
 
 describe('payload size and compression on the wire', () => {
-  let broker: Mosquitto;
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
-    broker = await Mosquitto.start();
-  });
-  afterAll(async () => {
-    await broker?.dispose();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const suite = brokerForSuite();
+  const cleanups = suite.cleanups;
 
   /** Uploads `count` samples committed as ONE chunk; returns what a raw subscriber and the receiver saw. */
   async function upload(count: number, options: Partial<UplinkOptions>) {
@@ -37,7 +26,7 @@ describe('payload size and compression on the wire', () => {
     expect(t.store.stats().storedRows).toBe(1);
 
     const raw: { size: number; encoding?: string }[] = [];
-    const observer = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `observer-${Math.random()}` });
+    const observer = await mqtt.connectAsync(suite.broker.url, { protocolVersion: 5, clientId: `observer-${Math.random()}` });
     cleanups.push(() => observer.endAsync());
     observer.on('message', (_topic, payload, packet) =>
       raw.push({ size: payload.length, encoding: userProperty(packet.properties, 'content-encoding') }),
@@ -45,11 +34,11 @@ describe('payload size and compression on the wire', () => {
     await observer.subscribeAsync(`roadlink/v1/${VIN_A}/data`, { qos: 1 });
     const out = lineCollector();
     // Own group: receivers of one group share the messages (the previous upload's may still run).
-    const receiver = new Receiver({ broker: { url: broker.url }, group: `payload-${raw.length}-${Math.random().toString(36).slice(2)}`, writeLine: out.writeLine, log: quiet });
+    const receiver = new Receiver({ broker: { url: suite.broker.url }, group: `payload-${raw.length}-${Math.random().toString(36).slice(2)}`, writeLine: out.writeLine, log: quiet });
     await receiver.start();
     cleanups.push(() => receiver.stop().then(() => undefined));
 
-    const uplink = new Uplink({ vin: VIN_A, broker: { url: broker.url }, store: t.store, checkin: () => ({ signals: SIGNALS }), log: quiet, ...options });
+    const uplink = new Uplink({ vin: VIN_A, broker: { url: suite.broker.url }, store: t.store, checkin: () => ({ signals: SIGNALS }), log: quiet, ...options });
     cleanups.push(() => uplink.stop());
     uplink.start();
     await waitFor(() => uplink.stats().ackedRows === 1, 'the row acked');

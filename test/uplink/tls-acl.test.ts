@@ -3,7 +3,7 @@
  * and the per-vehicle ACL (test/helpers/mosquitto.ts vehicleAcl): vehicle A cannot write B's topics
  * nor read B's commands; the backend identity reads everything.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { Uplink } from '../../agent/uplink/uplink.js';
@@ -11,34 +11,26 @@ import { Receiver } from '../../agent/uplink/receiver.js';
 import type { BrokerOptions } from '../../agent/uplink/broker-options.js';
 import { SignedCommand } from '../../proto/gen/roadlink.js';
 import { makeTestPki, type TestPki } from '../helpers/certs.js';
-import { Mosquitto, vehicleAcl } from '../helpers/mosquitto.js';
-import { fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, VIN_B, waitFor } from './fixtures.js';
+import { vehicleAcl } from '../helpers/mosquitto.js';
+import { brokerForSuite, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, VIN_B, waitFor } from './fixtures.js';
 
 const BACKEND = 'roadlink-backend';
 const quiet = () => undefined;
 
 describe('TLS with client certificates and a per-vehicle ACL', () => {
   let pki: TestPki;
-  let broker: Mosquitto;
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
+  beforeAll(() => {
     pki = makeTestPki([VIN_A, VIN_B, BACKEND]);
-    broker = await Mosquitto.start({
-      tls: { caFile: pki.caFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile },
-      acl: vehicleAcl(BACKEND),
-    });
   });
-  afterAll(async () => {
-    await broker?.dispose();
-    pki?.dispose();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  afterAll(() => pki?.dispose());
+  const suite = brokerForSuite(() => ({
+    tls: { caFile: pki.caFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile },
+    acl: vehicleAcl(BACKEND),
+  }));
+  const cleanups = suite.cleanups;
 
   const brokerAs = (cn: string): BrokerOptions => ({
-    url: broker.url,
+    url: suite.broker.url,
     tls: { caFile: pki.caFile, certFile: pki.clients[cn].certFile, keyFile: pki.clients[cn].keyFile },
   });
 
@@ -54,7 +46,7 @@ describe('TLS with client certificates and a per-vehicle ACL', () => {
   }
 
   async function rawClient(cn: string, clientId: string): Promise<MqttClient> {
-    const client = await mqtt.connectAsync(broker.url, rawOptions(cn, clientId));
+    const client = await mqtt.connectAsync(suite.broker.url, rawOptions(cn, clientId));
     cleanups.push(() => client.endAsync(true));
     return client;
   }
@@ -76,7 +68,7 @@ describe('TLS with client certificates and a per-vehicle ACL', () => {
   });
 
   it('refuses a client without a certificate and one whose CA is not trusted', async () => {
-    const noCert = mqtt.connect(broker.url, rawOptions(undefined, 'no-cert'));
+    const noCert = mqtt.connect(suite.broker.url, rawOptions(undefined, 'no-cert'));
     cleanups.push(() => noCert.endAsync(true));
     const failed = await new Promise<boolean>((resolve) => {
       noCert.once('connect', () => resolve(false));

@@ -1,36 +1,25 @@
 /**
  * Store -> uplink -> mosquitto (plain TCP) -> receiver, end to end with the real Store and broker.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
 import { Receiver } from '../../agent/uplink/receiver.js';
 import { unpack } from '../../agent/uplink/payload.js';
 import { Checkin, Presence } from '../../proto/gen/roadlink.js';
-import { Mosquitto } from '../helpers/mosquitto.js';
 import {
-  fillEvents, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore,
+  brokerForSuite, fillEvents, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore,
 } from './fixtures.js';
 
 const quiet = () => undefined;
 
 describe('upload over plain TCP', () => {
-  let broker: Mosquitto;
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
-    broker = await Mosquitto.start();
-  });
-  afterAll(async () => {
-    await broker?.dispose();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const suite = brokerForSuite();
+  const cleanups = suite.cleanups;
 
   async function startReceiver() {
     const out = lineCollector();
-    const receiver = new Receiver({ broker: { url: broker.url }, writeLine: out.writeLine, log: quiet });
+    const receiver = new Receiver({ broker: { url: suite.broker.url }, writeLine: out.writeLine, log: quiet });
     await receiver.start();
     cleanups.push(() => receiver.stop().then(() => undefined));
     return { receiver, ...out };
@@ -39,7 +28,7 @@ describe('upload over plain TCP', () => {
   function startUplink(t: TestStore, options: Partial<UplinkOptions> = {}) {
     const uplink = new Uplink({
       vin: VIN_A,
-      broker: { url: broker.url },
+      broker: { url: suite.broker.url },
       store: t.store,
       checkin: () => ({ brand: 'Volkswagen', model: 'Golf', signals: SIGNALS, agentVersion: '0.1.0' }),
       backoff: { initialMs: 100, maxMs: 500 },
@@ -88,7 +77,7 @@ describe('upload over plain TCP', () => {
     const uplink = startUplink(t, { maxInFlight: 4 });
     await waitFor(() => uplink.stats().connected, 'the uplink to connect');
 
-    broker.pause();
+    suite.broker.pause();
     let rows = 0;
     try {
       fillSamples(t.store, 6000, 500);
@@ -101,7 +90,7 @@ describe('upload over plain TCP', () => {
       expect(uplink.stats().inFlightMessages).toBeLessThanOrEqual(4);
       expect(t.store.stats().storedRows).toBe(rows);
     } finally {
-      broker.resume();
+      suite.broker.resume();
     }
     await waitFor(() => uplink.stats().ackedRows === rows, 'all rows acked after the broker resumed');
     await waitFor(() => (receiver.summary().vehicles[VIN_A]?.data?.received ?? 0) === 6000, 'all samples received');
@@ -117,7 +106,7 @@ describe('upload over plain TCP', () => {
     await new Promise((r) => setTimeout(r, 200));
 
     // A client connecting later gets both retained messages.
-    const watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'watcher' });
+    const watcher = await mqtt.connectAsync(suite.broker.url, { protocolVersion: 5, clientId: 'watcher' });
     cleanups.push(() => watcher.endAsync());
     const got = new Map<string, Buffer[]>();
     watcher.on('message', (topic, payload, packet) => got.set(topic, [...(got.get(topic) ?? []), unpack(payload, packet.properties)]));
