@@ -57,7 +57,12 @@ export interface UplinkOptions {
   /** How often an idle uplink looks for new rows. Default 200 ms. */
   pollIntervalMs?: number;
   backoff?: BackoffOptions;
-  /** The PUBACK of a downlink message waits this long at most for its handler. Default 10,000 ms. */
+  /**
+   * The PUBACK of a downlink message waits this long at most for its handler. Default 2000 ms.
+   * mqtt.js handles incoming packets one at a time, so while a handler runs no PUBACK for our own
+   * publishes is processed either: handlers must resolve once they have taken the message (verified,
+   * recorded), not when the command completes, and must not await the uplink's publishes.
+   */
   handlerTimeoutMs?: number;
   /** Streams of the store and the topic each goes to. Default { data: 'data', events: 'events' }. */
   streamTopics?: Record<string, TopicKind>;
@@ -167,7 +172,7 @@ export class Uplink extends EventEmitter {
       maxInFlight: Math.max(1, options.maxInFlight ?? 16),
       batchRows: Math.max(1, options.batchRows ?? 64),
       pollIntervalMs: Math.max(1, options.pollIntervalMs ?? 200),
-      handlerTimeoutMs: options.handlerTimeoutMs ?? 10_000,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 2000,
       deflate: options.deflate ?? true,
     };
     this.streamTopics = options.streamTopics ?? { data: 'data', events: 'events' };
@@ -202,7 +207,10 @@ export class Uplink extends EventEmitter {
 
   // --- public API ----------------------------------------------------------------------------------
 
-  /** Registers the handler of cmd/req messages (SignedCommand bytes). Register before start(). */
+  /**
+   * Registers the handler of cmd/req messages (SignedCommand bytes). Register before start(). The
+   * PUBACK goes after the handler resolved (see handlerTimeoutMs): resolve once the command is taken.
+   */
   onCommand(handler: MessageHandler): void {
     this.commandHandler = handler;
   }
@@ -236,6 +244,13 @@ export class Uplink extends EventEmitter {
 
   start(): void {
     this.session.start();
+  }
+
+  /** Looks for rows at once instead of at the next poll (after committing something urgent). */
+  wake(): void {
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    this.pump();
   }
 
   /**

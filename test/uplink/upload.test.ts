@@ -98,7 +98,7 @@ describe('upload over plain TCP', () => {
     expect(t.store.stats().storedRows).toBe(0);
   });
 
-  it('publishes a retained Checkin and Presence on connect; the will marks the vehicle offline', async () => {
+  it('publishes a retained Checkin and Presence on connect, and an offline Presence on a clean stop', async () => {
     const t = openTestStore();
     cleanups.push(t.dispose);
     const uplink = startUplink(t, { bootId: 'boot-1' });
@@ -124,5 +124,18 @@ describe('upload over plain TCP', () => {
     await waitFor(() => got.get(`roadlink/v1/${VIN_A}/online`)!.length === 2, 'offline presence');
     const offline = Presence.decode(got.get(`roadlink/v1/${VIN_A}/online`)![1]);
     expect(offline).toMatchObject({ online: false, reason: 'shutdown', bootId: 'boot-1' });
+  });
+
+  it('wake() uploads new rows at once instead of at the next poll', async () => {
+    const t = openTestStore();
+    cleanups.push(t.dispose);
+    const uplink = startUplink(t, { pollIntervalMs: 60_000 });
+    await waitFor(() => uplink.stats().connected, 'connect');
+    await new Promise((r) => setTimeout(r, 100)); // the first (empty) poll is done; the next is a minute away
+    fillSamples(t.store, 100);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(uplink.stats().publishedMessages).toBe(0);
+    uplink.wake();
+    await waitFor(() => uplink.stats().ackedSamples === 100, 'the woken upload', 2000);
   });
 });
