@@ -9,7 +9,7 @@ import { CommandState, type CommandResponse } from '../../proto/gen/roadlink.js'
 import { loadSigningKey, sendCommand } from '../commands/command-client.js';
 import { stateName } from '../commands/command-processor.js';
 import { parseDuration } from '../config/units.js';
-import { BrokerOptionsError } from '../uplink/broker-options.js';
+import { BROKER_ARGS, BROKER_ARGS_USAGE, brokerOptionsFromArgs, BrokerOptionsError } from '../uplink/broker-options.js';
 import { checkVin } from '../uplink/topics.js';
 
 export const usage = `usage: roadlink command send --broker URL --vin VIN --key FILE [options] NAME [ARG=VALUE ...]
@@ -20,18 +20,12 @@ REJECTED with a reason). Exit status 0 on SUCCEEDED, 1 on another final state, 3
 response came within --timeout.
 
 options:
-  --broker URL        mqtt://host:port or mqtts://host:port (required)
-  --vin VIN           the vehicle (required)
+${BROKER_ARGS_USAGE}  --vin VIN           the vehicle (required)
   --key FILE          Ed25519 private key, PEM (roadlink keys generate) (required)
   --key-id ID         key id in the vehicle's config (default: FILE's name without .key.pem)
   --ttl DURATION      validity of the command from now (default 30s)
   --timeout DURATION  how long to wait for the final response (default 20s)
   --id ID             command id (default: a random UUID); the same id again returns the first result
-  --ca FILE           CA certificate(s) to verify the broker (PEM)
-  --tls-cert FILE     client certificate (PEM), with --tls-key
-  --tls-key FILE      client private key (PEM)
-  --username NAME     MQTT user name
-  --password SECRET   MQTT password (or ROADLINK_MQTT_PASSWORD)
   -h, --help          this help
 
 example:
@@ -51,25 +45,21 @@ function parseOptions(argv: string[]) {
     args: argv,
     allowPositionals: true,
     options: {
-      broker: { type: 'string' },
+      ...BROKER_ARGS,
       vin: { type: 'string' },
       key: { type: 'string' },
       'key-id': { type: 'string' },
       ttl: { type: 'string' },
       timeout: { type: 'string' },
       id: { type: 'string' },
-      ca: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      username: { type: 'string' },
-      password: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help' as const;
   const [sub, name, ...pairs] = positionals;
   if (sub !== 'send') throw new UsageError(sub === undefined ? 'missing subcommand (send)' : `unknown subcommand '${sub}'`);
-  if (!values.broker) throw new UsageError('--broker URL is required');
+  const broker = brokerOptionsFromArgs(values);
+  if (!broker) throw new UsageError('--broker URL is required');
   if (!values.vin) throw new UsageError('--vin VIN is required');
   if (!values.key) throw new UsageError('--key FILE is required');
   if (!name) throw new UsageError('the command NAME is required');
@@ -90,14 +80,8 @@ function parseOptions(argv: string[]) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const tlsFiles = values.ca || values['tls-cert'] || values['tls-key'];
   return {
-    broker: {
-      url: values.broker,
-      tls: tlsFiles ? { caFile: values.ca, certFile: values['tls-cert'], keyFile: values['tls-key'] } : undefined,
-      username: values.username,
-      password: values.password ?? process.env.ROADLINK_MQTT_PASSWORD,
-    },
+    broker,
     vin: values.vin,
     keyFile: values.key,
     keyId: values['key-id'],

@@ -23,14 +23,14 @@
  * Every decision goes to the audit log and the counters.
  */
 import type { CanDriver, OutgoingFrame } from '../../drivers/can/can-driver.js';
-import { CommandRequest, CommandResponse, CommandState, SignedCommand, type ICommandResponse } from '../../proto/gen/roadlink.js';
+import { CommandRequest, CommandResponse, CommandState, type ICommandResponse } from '../../proto/gen/roadlink.js';
 import { AuditLog } from './audit-log.js';
 import { CommandArgError, type CommandCatalog, type CompiledCommand } from './command-catalog.js';
 import { Keyring } from './command-keys.js';
 import { CommandLedger, type StateStore } from './command-ledger.js';
 import type { CommandsConfig } from './commands-config.js';
 import type { LiveSignals } from './live-signals.js';
-import { openEnvelope } from './signed-envelope.js';
+import { openEnvelope, SIGNED_COMMAND } from './signed-envelope.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -123,17 +123,7 @@ export class CommandProcessor {
   async handle(bytes: Uint8Array): Promise<CommandResult> {
     this.counters.received++;
     if (this.closed) return this.refuse('', 'shutdown', 'the agent is stopping');
-    const opened = openEnvelope(
-      bytes,
-      { envelope: 'SignedCommand', body: 'CommandRequest' },
-      (b) => {
-        const e = SignedCommand.decode(b);
-        return { body: e.request, signature: e.signature, keyId: e.keyId };
-      },
-      (b) => CommandRequest.decode(b),
-      this.keyring,
-      'commands',
-    );
+    const opened = openEnvelope(bytes, SIGNED_COMMAND, this.keyring);
     if (!opened.ok) return this.refuse(this.unverifiedId(opened.body), opened.reason, opened.detail, { key_id: opened.keyId });
     const request = opened.message;
     const facts = { name: request.name, key_id: opened.keyId, args: { ...request.args } };

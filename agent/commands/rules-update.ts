@@ -13,7 +13,7 @@
  * The config file's rules are the base until the first accepted update; after that the persisted
  * version wins over the config at start (a backend "replace" goes back to any rule set).
  */
-import { RulesAck, RulesUpdate, SignedRulesUpdate, type IRulesAck } from '../../proto/gen/roadlink.js';
+import { RulesAck, type IRulesAck, type RulesUpdate } from '../../proto/gen/roadlink.js';
 import { ConfigError } from '../config/config-error.js';
 import { parseRulesJson } from '../config/rules-document.js';
 import type { MonitorsConfig } from '../config/sections/monitors.js';
@@ -22,7 +22,7 @@ import type { AuditLog } from './audit-log.js';
 import { Keyring } from './command-keys.js';
 import type { StateStore } from './command-ledger.js';
 import type { CommandKeyConfig } from './commands-config.js';
-import { openEnvelope } from './signed-envelope.js';
+import { openEnvelope, SIGNED_RULES_UPDATE } from './signed-envelope.js';
 
 /** The part of the RulesEngine (agent/rules/rules-engine.ts) an update goes through. */
 export interface RulesHost {
@@ -147,17 +147,7 @@ export class RulesUpdater {
   }
 
   private open(bytes: Uint8Array): RulesUpdate {
-    const opened = openEnvelope(
-      bytes,
-      { envelope: 'SignedRulesUpdate', body: 'RulesUpdate' },
-      (b) => {
-        const e = SignedRulesUpdate.decode(b);
-        return { body: e.update, signature: e.signature, keyId: e.keyId };
-      },
-      (b) => RulesUpdate.decode(b),
-      this.keyring,
-      'rules',
-    );
+    const opened = openEnvelope(bytes, SIGNED_RULES_UPDATE, this.keyring);
     if (!opened.ok) throw new Refusal(`${opened.reason}: ${opened.detail}`);
     const update = opened.message;
     const skew = this.options.clockSkewMs ?? 30_000;

@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandState } from '../../proto/gen/roadlink.js';
@@ -17,15 +16,8 @@ import { runKeys } from '../../agent/cli/keys.js';
 import { Uplink } from '../../agent/uplink/uplink.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../uplink/fixtures.js';
-import { Harness, VIN, type TestKey } from './fixtures.js';
+import { Capture, Harness, VIN, type TestKey } from './fixtures.js';
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 let broker: Mosquitto;
 let keyDir = '';

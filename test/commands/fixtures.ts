@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CommandResponse } from '../../proto/gen/roadlink.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
@@ -28,6 +29,15 @@ import type { SignalMap } from '../../agent/rules/signal-map.js';
 import { Store } from '../../agent/store/store.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
 import { SimulatedEcu, type EcuReaction } from '../helpers/sim-ecu.js';
+
+/** A Writable that keeps what the CLI writes. */
+export class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
 
 export const DEMO_DBC = resolve(import.meta.dirname, '../../examples/demo/demo-vehicle.dbc');
 export const DEMO_COMMANDS = resolve(import.meta.dirname, 'demo-commands.yaml');
