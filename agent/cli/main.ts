@@ -4,9 +4,9 @@
  * loaded only when run (so `roadlink decode` does not load the MQTT or SQLite stacks).
  * To add a command: one line in `commands`, one file exporting its run function.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { packageVersion } from '../runtime/version.js';
 
 export interface Command {
   name: string;
@@ -16,26 +16,12 @@ export interface Command {
 }
 
 export const commands: Command[] = [
+  { name: 'run', summary: 'run the agent with a configuration file', run: async (argv) => (await import('./run.js')).runAgentCli(argv) },
   { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
   { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
   { name: 'keys', summary: 'generate an Ed25519 key pair for signing remote commands (keys generate)', run: async (argv) => (await import('./keys.js')).runKeys(argv) },
   { name: 'command', summary: 'sign and send a remote command to a vehicle, print its responses (command send)', run: async (argv) => (await import('./command-send.js')).runCommandSend(argv) },
 ];
-
-/** package.json's version (found upwards from this file: agent/cli/ in the sources, dist/agent/cli/ when built). */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'roadlink' && pkg.version) return pkg.version;
-    } catch {
-      // not here: look one level up
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
-}
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

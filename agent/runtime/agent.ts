@@ -1,0 +1,323 @@
+/**
+ * The agent: wires one configuration into the data path and keeps it running.
+ *
+ *   drivers → decoder → catalog mapping → rules engine + vehicle features → store → uplink
+ *   uplink → commands → drivers (see agent/commands/)
+ *
+ * Per frame batch (the hot path): decode into a reused SampleBatch, map to vehicle signals, feed the
+ * rules engine (which records the signal history first) and then the features. Everything the rules
+ * and features produce goes to the SQLite store; the uplink drains the store.
+ */
+import type { CanDriver } from '../../drivers/can/can-driver.js';
+import type { FrameBatch } from '../../drivers/can/frame-batch.js';
+import { appendFixSamples, gnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
+import { createGnssDriver, type GnssDriver } from '../../drivers/gnss/gnss-driver.js';
+import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
+import { Status } from '../../proto/gen/roadlink.js';
+import type { Config } from '../config/config.js';
+import { loadDbcFile } from '../decode/dbc-loader.js';
+import { Decoder } from '../decode/decoder.js';
+import { createSampleBatch } from '../decode/sample-batch.js';
+import { rulesEngineFor, signalMapFor } from '../rules/engine-from-config.js';
+import { buildFeatures, DEFAULT_FEATURES, positionSourceFor, type FeatureEvent, type FeatureSet } from '../rules/features/index.js';
+import type { RuleOutput } from '../rules/rule-output.js';
+import type { RulesEngine } from '../rules/rules-engine.js';
+import { SignalHistory } from '../rules/signal-history.js';
+import { mapSamples, type SignalMap } from '../rules/signal-map.js';
+import { openOrRecover } from '../store/open-or-recover.js';
+import type { Store } from '../store/store.js';
+import { signalTableId } from '../uplink/checkin.js';
+import { Uplink } from '../uplink/uplink.js';
+import { AGENT_VERSION } from './version.js';
+import { createCanDrivers, type CanDriverSet } from './can-drivers.js';
+import { EventRecords } from './event-records.js';
+import { stderrLogger, type Logger } from './logger.js';
+import { vehicleSignalDescriptors } from './vehicle-signals.js';
+
+export interface AgentOptions {
+  log?: Logger;
+  /** 'wall' (default): replayed frames carry the current time, as if live; 'log': the log's own times. */
+  replayTimestamps?: 'wall' | 'log';
+  /** How often the features' timers and the rules' clock advance, ms. Default 1000. */
+  tickMs?: number;
+}
+
+const STATUS_STATE_KEY = 'status';
+const EVENTS_STREAM = 'events';
+
+export class Agent {
+  readonly decoder: Decoder;
+  readonly engine: RulesEngine;
+  readonly features: FeatureSet;
+  readonly store: Store;
+  readonly uplink: Uplink | undefined;
+  readonly drivers: CanDriverSet;
+  readonly signals: readonly ISignalDescriptor[];
+  private readonly log: Logger;
+  private readonly signalMap: SignalMap;
+  private readonly records: EventRecords;
+  private readonly decoded = createSampleBatch();
+  private readonly vehicle = createSampleBatch();
+  private readonly gnssBatch = createSampleBatch(16);
+  private gnss: GnssDriver | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private lastSampleUs = 0;
+  private readonly counters = { frameBatches: 0, frames: 0, decodedSamples: 0, vehicleSamples: 0, unmapped: 0, events: 0, statusUpdates: 0, pipelineErrors: 0 };
+  private stopped = false;
+
+  private constructor(readonly config: Config, private readonly options: AgentOptions) {
+    this.log = options.log ?? stderrLogger(config.logLevel);
+    this.decoder = new Decoder(config.buses.map((bus) => ({ bus: bus.name, databases: bus.dbc.map((file) => this.loadDbc(file)) })));
+    const history = new SignalHistory(config.signals.length + 16);
+    this.engine = rulesEngineFor(config, this.ruleOutput(), history);
+    this.signalMap = signalMapFor(config, this.engine, this.decoder.signals);
+    for (const entry of this.signalMap.unmatched) {
+      this.log('warn', `signal catalog: ${entry.name} ← ${entry.source.message}.${entry.source.signal}: no such signal in the DBC files of ${entry.source.bus ?? 'any bus'}`);
+    }
+    this.signals = vehicleSignalDescriptors(config, this.decoder.signals, this.signalMap);
+    const { storage } = config;
+    this.store = openOrRecover(
+      {
+        path: storage.path,
+        signalGrid: (id) => this.signals[id] as { scale: number; offset: number },
+        signalTable: signalTableId(this.signals),
+        commitIntervalMs: storage.commitIntervalMs,
+        commitMaxSamples: storage.commitRows,
+        quotaBytes: storage.quotaBytes,
+        synchronous: storage.synchronous === 'full' ? 'FULL' : 'NORMAL',
+        onEvict: (report) => this.log('warn', `store quota: evicted ${JSON.stringify(report)}`),
+        onError: (error) => this.log('error', `store: ${error.message}`),
+      },
+      (message) => this.log('warn', message),
+    );
+    const canNames = new Set(config.signals.map((s) => s.name));
+    this.features = buildFeatures(
+      {
+        signalId: (name) => this.engine.signalId(name) ?? -1,
+        signalName: (id) => this.engine.signalNames[id],
+        history,
+        positionSource: positionSourceFor(canNames),
+        emit: (event) => this.onFeatureEvent(event),
+      },
+      (config as Config & { features?: typeof DEFAULT_FEATURES }).features ?? DEFAULT_FEATURES,
+      config.monitors,
+    );
+    this.records = new EventRecords(this.signals, () => this.features.position.record());
+    this.restoreStatus();
+    this.uplink = config.uplink && this.createUplink(config.uplink);
+    this.drivers = createCanDrivers(config.buses, this.decoder, {
+      replayTimestamps: options.replayTimestamps,
+      onInterfaceState: (e) => this.log(e.state === 'up' ? 'info' : 'warn', `bus ${e.bus} (${e.iface}) is ${e.state}${e.reason ? `: ${e.reason}` : ''}`),
+      onError: (error) => this.log('error', error.message),
+    });
+  }
+
+  /** Builds the agent from a checked configuration and starts every part. */
+  static async start(config: Config, options: AgentOptions = {}): Promise<Agent> {
+    const agent = new Agent(config, options);
+    await agent.open();
+    return agent;
+  }
+
+  /** Resolves when every replayed log has been played (never for live buses or looping replays). */
+  get replaysEnded(): Promise<void> {
+    return this.drivers.replaysEnded;
+  }
+
+  /** The driver that sends frames on `bus` (the commands path). */
+  driverFor(bus: string): CanDriver | undefined {
+    return this.drivers.forBus(bus);
+  }
+
+  stats() {
+    return {
+      ...this.counters,
+      decoder: this.decoder.stats,
+      rules: this.engine.stats,
+      store: this.store.stats(),
+      uplink: this.uplink?.stats(),
+      drivers: this.drivers.all.map((d) => ({ name: d.name, ...d.stats() })),
+      gnss: this.gnss?.stats(),
+    };
+  }
+
+  /**
+   * End of input (a replay has been played): completes pending post-trigger windows, commits, and
+   * resolves once the uplink has had every stored row acknowledged (at once without an uplink).
+   */
+  async drained(pollMs = 100): Promise<void> {
+    this.tick();
+    this.engine.finish();
+    this.store.flush();
+    if (!this.uplink) return;
+    this.uplink.wake();
+    for (;;) {
+      const s = this.store.stats();
+      if (s.storedRows === 0 && s.pendingSamples === 0 && s.pendingRecords === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /** Stops the drivers, completes open periods and windows, commits the store, closes the uplink. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.ticker);
+    await Promise.all(this.drivers.all.map((d) => d.close()));
+    await this.gnss?.close();
+    this.engine.finish();
+    this.store.flush();
+    await this.uplink?.stop();
+    this.store.close();
+  }
+
+  private async open(): Promise<void> {
+    this.uplink?.start();
+    await Promise.all(this.drivers.all.map((d) => d.open((batch) => this.onFrames(batch))));
+    if (this.config.gnss) await this.openGnss();
+    this.ticker = setInterval(() => this.tick(), this.options.tickMs ?? 1000);
+    this.ticker.unref();
+    this.log('info', `agent ${AGENT_VERSION} started: vin ${this.config.vehicle.vin}, ${this.config.buses.length} bus(es), ${this.signals.length} vehicle signals, ${this.config.rules.length} rules`);
+  }
+
+  /** The hot path: one batch of frames from a driver. Nothing in here may throw into the driver. */
+  private onFrames(batch: FrameBatch): void {
+    try {
+      this.counters.frameBatches++;
+      this.counters.frames += batch.count;
+      this.decoded.count = 0;
+      this.decoder.decode(batch, this.decoded);
+      this.counters.decodedSamples += this.decoded.count;
+      this.vehicle.count = 0;
+      this.counters.unmapped += mapSamples(this.decoded, this.signalMap, this.vehicle);
+      this.ingestVehicleSamples();
+    } catch (err) {
+      this.counters.pipelineErrors++;
+      this.log('error', `pipeline: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  private ingestVehicleSamples(): void {
+    const v = this.vehicle;
+    if (v.count === 0) return;
+    this.counters.vehicleSamples += v.count;
+    this.lastSampleUs = v.timeUs[v.count - 1];
+    this.engine.ingestSamples(v.signal, v.timeUs, v.value, v.count);
+    this.features.onSamples(v.signal, v.timeUs, v.value, v.count);
+  }
+
+  /** About once a second: features' timers, and the rules' clock on a quiet bus. */
+  private tick(): void {
+    const nowUs = this.options.replayTimestamps === 'log' ? this.lastSampleUs : Date.now() * 1000;
+    if (nowUs <= 0) return;
+    try {
+      this.engine.advanceTo(nowUs);
+      this.features.tick(nowUs);
+    } catch (err) {
+      this.counters.pipelineErrors++;
+      this.log('error', `tick: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  private ruleOutput(): RuleOutput {
+    return {
+      sample: (_rule, stream, priority, signalId, timeUs, value) => this.store.appendSample(stream, priority, signalId, timeUs, value),
+      event: (trigger) => this.storeEvent(trigger.priority, trigger.timeUs, this.records.trigger(trigger), trigger.immediate),
+    };
+  }
+
+  private onFeatureEvent(event: FeatureEvent): void {
+    if (event.kind === 'status') {
+      this.publishStatus(event.status);
+      return;
+    }
+    this.storeEvent(event.priority, event.timeUs, this.records.feature(event), event.immediate);
+  }
+
+  private storeEvent(priority: number, timeUs: number, bytes: Uint8Array, immediate: boolean): void {
+    this.counters.events++;
+    this.store.appendRecord(EVENTS_STREAM, priority, timeUs, bytes);
+    if (immediate) {
+      this.store.flush();
+      this.uplink?.wake();
+    }
+  }
+
+  /** Status: kept in the store's state table (it survives restarts) and published retained. */
+  private publishStatus(status: IStatus): void {
+    this.counters.statusUpdates++;
+    const bytes = this.records.status(status);
+    this.store.putState(STATUS_STATE_KEY, bytes);
+    this.uplink?.publishStatus(bytes).catch((err: Error) => this.log('warn', `status not published: ${err.message}`));
+  }
+
+  private restoreStatus(): void {
+    const saved = this.store.getState(STATUS_STATE_KEY);
+    if (!saved) return;
+    try {
+      this.features.status?.restore(Status.decode(saved));
+    } catch (err) {
+      this.log('warn', `saved status unreadable, starting without it: ${(err as Error).message}`);
+    }
+  }
+
+  private createUplink(uplink: NonNullable<Config['uplink']>): Uplink {
+    const { vehicle } = this.config;
+    const streamTopics: Record<string, 'data' | 'events'> = { [EVENTS_STREAM]: 'events', data: 'data' };
+    for (const rule of this.config.rules) if (rule.type === 'regular') streamTopics[rule.stream] = 'data';
+    const checkin = (): ICheckin => ({
+      vin: vehicle.vin,
+      brand: vehicle.brand,
+      model: vehicle.model,
+      fuelType: vehicle.fuelType,
+      modelYear: vehicle.modelYear,
+      agentVersion: AGENT_VERSION,
+      configVersion: this.config.version,
+      capabilities: this.capabilities(),
+      signals: [...this.signals],
+    });
+    return new Uplink({
+      vin: vehicle.vin,
+      broker: {
+        url: uplink.broker,
+        keepaliveS: Math.round(uplink.keepaliveMs / 1000),
+        tls: uplink.tls && { caFile: uplink.tls.ca, certFile: uplink.tls.cert, keyFile: uplink.tls.key },
+      },
+      store: this.store,
+      checkin,
+      maxInFlight: uplink.inFlight,
+      maxPayloadBytes: uplink.maxPayloadBytes,
+      deflate: uplink.deflate,
+      streamTopics,
+      log: (level, message) => this.log(level, `uplink: ${message}`),
+    });
+  }
+
+  private capabilities(): string[] {
+    const caps = this.config.buses.map((b) => `bus:${b.driver}`);
+    if (this.config.gnss) caps.push('gnss');
+    return [...new Set(caps)];
+  }
+
+  private async openGnss(): Promise<void> {
+    const gnss = this.config.gnss!;
+    const replaySpeed = this.config.buses.find((b) => b.driver === 'replay')?.speed;
+    this.gnss = createGnssDriver(
+      'file' in gnss && gnss.file ? { file: gnss.file, loop: gnss.loop, speed: replaySpeed ?? 1, rebaseToNow: true } : { device: (gnss as { device: string }).device, baud: (gnss as { baud?: number }).baud },
+    );
+    const ids = gnssSignalIds((name) => (this.config.signals.some((s) => s.name === name) ? -1 : this.engine.signalId(name) ?? -1));
+    await this.gnss.open((fix) => {
+      this.gnssBatch.count = 0;
+      appendFixSamples(fix, ids, this.gnssBatch);
+      const b = this.gnssBatch;
+      this.engine.ingestSamples(b.signal, b.timeUs, b.value, b.count);
+      this.features.onSamples(b.signal, b.timeUs, b.value, b.count);
+    });
+  }
+
+  private loadDbc(file: string) {
+    const { db, warnings } = loadDbcFile(file);
+    if (warnings.length > 0) this.log('info', `${file}: loaded with ${warnings.length} warning(s); roadlink decode --warnings lists them`);
+    return db;
+  }
+}
