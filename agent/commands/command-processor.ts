@@ -122,6 +122,16 @@ export class CommandProcessor {
    */
   async handle(bytes: Uint8Array): Promise<CommandResult> {
     this.counters.received++;
+    try {
+      return this.process(bytes);
+    } catch (error) {
+      // A bug, not an input problem: answered and logged, the agent goes on.
+      this.log('error', `command handling failed: ${(error as Error).stack ?? String(error)}`);
+      return this.refuse('', 'internal_error', (error as Error).message);
+    }
+  }
+
+  private process(bytes: Uint8Array): CommandResult {
     if (this.closed) return this.refuse('', 'shutdown', 'the agent is stopping');
     const opened = openEnvelope(bytes, SIGNED_COMMAND, this.keyring);
     if (!opened.ok) return this.refuse(this.unverifiedId(opened.body), opened.reason, opened.detail, { key_id: opened.keyId });

@@ -120,6 +120,26 @@ describe('executing commands', () => {
     expect(h.vehicle.ecu.sent).toHaveLength(0);
   });
 
+  it('sends every frame of a multi-frame command in one go, in catalog order', async () => {
+    const h = open((c) => {
+      c.catalog.welcome = {
+        send: [
+          { message: 'TCU_BODY_REQUEST', signals: { LockRequest: 'UNLOCK', HornRequest: 0, LightsFlashRequest: 1, RequestCounter: 3 } },
+          { message: 'TCU_CLIMATE_REQUEST', signals: { AcRequest: 'ON', TargetTemperature: 20 } },
+        ],
+        confirm: 'Roadlink.Body.LockState == "UNLOCKED" and Vehicle.Cabin.HVAC.IsAirConditioningActive == 1',
+      };
+    });
+    h.vehicle.park();
+    h.vehicle.ecu.broadcast('DOOR_STATUS', { LockState: 'LOCKED' });
+    expect((await (await h.processor.handle(signed({ name: 'welcome' }).bytes)).final).state).toBe(SUCCEEDED);
+    // Body: UNLOCK 1 | lights bit 3 | counter 3 << 4 = 0x39; climate: ON 2, (20 + 40) / 0.5 = 120.
+    expect(h.vehicle.ecu.sent.map((f) => [f.id, [...f.data]])).toEqual([
+      [0x500, [0x39, 0x00]],
+      [0x510, [0x02, 120]],
+    ]);
+  });
+
   it('does not count a confirmation that held before the send: unlock waits for UNLOCKED, not the old state', async () => {
     const h = open((c) => (c.catalog.door_unlock.timeout = '300ms'));
     h.vehicle.park(); // LockState UNLOCKED already
