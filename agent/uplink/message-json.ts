@@ -81,7 +81,7 @@ class SignalTables {
 export interface DecodedMessage {
   json: JsonObject;
   /** The sequence range it carries, for gap/duplicate tracking. */
-  seq?: { stream: 'data' | 'events'; first: number; count: number };
+  seq?: { stream: string; first: number; count: number };
 }
 
 const TO_OBJECT = { enums: String, longs: Number, bytes: String, oneofs: true } as const;
@@ -92,14 +92,15 @@ export class MessageDecoder {
   undecodedSamples = 0;
 
   /**
-   * Decodes one payload (already inflated) of topic kind `kind` from vehicle `vin`; `recordSeq` is the
-   * MQTT `seq` user property of record messages.
+   * Decodes one payload (already inflated) of topic kind `kind` from vehicle `vin`. `meta` holds the
+   * MQTT user properties `seq` (a record's store sequence number) and `stream` (the store stream,
+   * when it is not the topic's name).
    */
-  decode(vin: string, kind: UpKind, bytes: Uint8Array, recordSeq?: number): DecodedMessage {
+  decode(vin: string, kind: UpKind, bytes: Uint8Array, meta: { seq?: number; stream?: string } = {}): DecodedMessage {
     try {
       switch (kind) {
-        case 'data': return this.data(vin, bytes);
-        case 'events': return this.event(vin, bytes, recordSeq);
+        case 'data': return this.data(vin, bytes, meta.stream ?? 'data');
+        case 'events': return this.event(vin, bytes, meta.seq, meta.stream ?? 'events');
         case 'checkin': return this.checkin(vin, bytes);
         case 'status': return { json: { vin, type: 'status', ...this.convert(vin, Status.toObject(Status.decode(bytes), TO_OBJECT)) } };
         case 'online': return { json: { vin, type: 'presence', ...this.convert(vin, Presence.toObject(Presence.decode(bytes), TO_OBJECT)) } };
@@ -120,7 +121,7 @@ export class MessageDecoder {
     return { json: { vin, type: 'checkin', ...this.convert(vin, Checkin.toObject(checkin, TO_OBJECT)) } };
   }
 
-  private data(vin: string, bytes: Uint8Array): DecodedMessage {
+  private data(vin: string, bytes: Uint8Array, stream: string): DecodedMessage {
     let decoded;
     try {
       decoded = decodeSampleChunk(bytes);
@@ -134,22 +135,23 @@ export class MessageDecoder {
     const json: JsonObject = {
       vin,
       type: 'data',
+      ...(stream !== 'data' ? { stream } : {}),
       seq: header.firstSeq,
       count: columns.sampleCount,
       priority: Priority[header.priority] ?? header.priority,
     };
     if (header.rule) json.rule = header.rule;
     json.samples = this.samples(vin, signalTable, columns.columnCount, columns.columnSignal, columns.columnEnd, columns.timeMs, columns.raw);
-    return { json, seq: { stream: 'data', first: header.firstSeq, count: columns.sampleCount } };
+    return { json, seq: { stream, first: header.firstSeq, count: columns.sampleCount } };
   }
 
-  private event(vin: string, bytes: Uint8Array, recordSeq?: number): DecodedMessage {
+  private event(vin: string, bytes: Uint8Array, recordSeq: number | undefined, stream: string): DecodedMessage {
     const event = Event.decode(bytes);
     if (!event.kind) throw new MessageError('Event has no kind (none of its oneof fields is set)');
     const seq = recordSeq ?? event.seq;
-    const json: JsonObject = { vin, type: 'event', ...this.convert(vin, Event.toObject(event, TO_OBJECT)) };
+    const json: JsonObject = { vin, type: 'event', ...(stream !== 'events' ? { stream } : {}), ...this.convert(vin, Event.toObject(event, TO_OBJECT)) };
     json.seq = seq;
-    return { json, seq: seq > 0 ? { stream: 'events', first: seq, count: 1 } : undefined };
+    return { json, seq: seq > 0 ? { stream, first: seq, count: 1 } : undefined };
   }
 
   private tablesOf(vin: string): SignalTables {

@@ -11,6 +11,11 @@ export const ENCODING_PROPERTY = 'content-encoding';
 export const DEFLATE_RAW = 'deflate-raw';
 /** User property carrying the store sequence number of a record (events): the receiver's gap check. */
 export const SEQ_PROPERTY = 'seq';
+/**
+ * User property naming the store stream of a message whose stream is not the topic's own name (a
+ * regular rule with its own stream publishing on `data`): sequence numbers count per stream.
+ */
+export const STREAM_PROPERTY = 'stream';
 
 /** Largest payload `unpack` will inflate to (a deflate bomb is refused, not expanded). */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -54,11 +59,12 @@ export function unpack(payload: Buffer, properties: Properties): Buffer {
   }
 }
 
-/** MQTT 5 publish properties for a packed payload (and a record's seq), or undefined when none are needed. */
-export function publishProperties(packed: PackedPayload, seq?: number): Properties {
-  if (!packed.deflated && seq === undefined) return undefined;
+/** MQTT 5 publish properties for a packed payload (and a record's seq, a row's stream), or undefined when none are needed. */
+export function publishProperties(packed: PackedPayload, row: { seq?: number; stream?: string } = {}): Properties {
+  if (!packed.deflated && row.seq === undefined && row.stream === undefined) return undefined;
   const userProperties: Record<string, string> = {};
   if (packed.deflated) userProperties[ENCODING_PROPERTY] = DEFLATE_RAW;
-  if (seq !== undefined) userProperties[SEQ_PROPERTY] = String(seq);
+  if (row.seq !== undefined) userProperties[SEQ_PROPERTY] = String(row.seq);
+  if (row.stream !== undefined) userProperties[STREAM_PROPERTY] = row.stream;
   return { userProperties };
 }

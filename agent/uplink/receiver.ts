@@ -18,7 +18,7 @@ import type { BackoffOptions } from './backoff.js';
 import type { BrokerOptions } from './broker-options.js';
 import { MessageDecoder, MessageError, rfc3339 } from './message-json.js';
 import { MqttSession, type Log } from './mqtt-session.js';
-import { PayloadError, SEQ_PROPERTY, unpack, userProperty } from './payload.js';
+import { PayloadError, SEQ_PROPERTY, STREAM_PROPERTY, unpack, userProperty } from './payload.js';
 import { SequenceTracker, type SequenceSummary } from './sequence-tracker.js';
 import { allVehiclesFilter, parseTopic, UP_KINDS, type UpKind } from './topics.js';
 
@@ -128,7 +128,8 @@ export class Receiver {
       const bytes = unpack(packet.payload as Buffer, packet.properties);
       const seqProperty = userProperty(packet.properties, SEQ_PROPERTY);
       const recordSeq = seqProperty !== undefined && /^\d+$/.test(seqProperty) ? Number(seqProperty) : undefined;
-      const { json, seq } = this.decoder.decode(parsed.vin, kind, bytes, recordSeq);
+      const stream = userProperty(packet.properties, STREAM_PROPERTY);
+      const { json, seq } = this.decoder.decode(parsed.vin, kind, bytes, { seq: recordSeq, stream });
       json.received = rfc3339(Date.now());
       if (packet.retain) json.retained = true;
       this.messages++;

@@ -395,7 +395,8 @@ export class Uplink extends EventEmitter {
     this.counts.publishedPayloadBytes += part.payload.length;
     if (part.deflated) this.counts.deflatedMessages++;
     const seq = flight.row.kind === 'record' ? flight.row.firstSeq : undefined;
-    this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, seq) }, (err) => {
+    const stream = flight.row.stream !== kind ? flight.row.stream : undefined;
+    this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, { seq, stream }) }, (err) => {
       if (flight.generation !== this.generation) return; // an older connection's publish (or after stop)
       this.inFlight--;
       if (this.rows.get(flight.row.rowId) === flight) {

@@ -138,4 +138,24 @@ describe('upload over plain TCP', () => {
     uplink.wake();
     await waitFor(() => uplink.stats().ackedSamples === 100, 'the woken upload', 2000);
   });
+
+  it('keeps sequence numbers per store stream when several streams publish on data', async () => {
+    const t = openTestStore();
+    cleanups.push(t.dispose);
+    const { receiver, lines } = await startReceiver();
+    for (let i = 0; i < 300; i++) {
+      t.store.appendSample('data', 2, 1, (Date.UTC(2026, 0, 1) + i * 10) * 1000, i);
+      t.store.appendSample('fast', 2, 2, (Date.UTC(2026, 0, 1) + i * 10) * 1000, 1000 + i);
+      if (i % 100 === 99) t.store.flush();
+    }
+    startUplink(t, { streamTopics: { data: 'data', fast: 'data' } });
+    await waitFor(() => receiver.summary().vehicles[VIN_A]?.fast?.received === 300 && receiver.summary().vehicles[VIN_A]?.data?.received === 300, 'both streams');
+    expect(receiver.summary().vehicles[VIN_A]).toMatchObject({
+      data: { received: 300, duplicates: 0, first: 1, last: 300, holes: [] },
+      fast: { received: 300, duplicates: 0, first: 1, last: 300, holes: [] },
+    });
+    const fast = lines.filter((l) => l.type === 'data' && l.stream === 'fast');
+    expect(fast.length).toBe(3);
+    expect(fast.every((l) => l.samples.every((s: { signal: string }) => s.signal === 'Vehicle.Powertrain.CombustionEngine.Speed'))).toBe(true);
+  });
 });
