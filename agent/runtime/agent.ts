@@ -14,7 +14,7 @@ import { appendFixSamples, gnssSignalIds } from '../../drivers/gnss/gnss-signals
 import { createGnssDriver, type GnssDriver } from '../../drivers/gnss/gnss-driver.js';
 import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Status } from '../../proto/gen/roadlink.js';
-import type { Config } from '../config/config.js';
+import { vehicleSignalNames, type Config } from '../config/config.js';
 import { loadDbcFile } from '../decode/dbc-loader.js';
 import { Decoder } from '../decode/decoder.js';
 import { createSampleBatch } from '../decode/sample-batch.js';
@@ -29,6 +29,12 @@ import type { Store } from '../store/store.js';
 import { signalTableId } from '../uplink/checkin.js';
 import { Uplink } from '../uplink/uplink.js';
 import { AGENT_VERSION } from './version.js';
+import { AuditLog } from '../commands/audit-log.js';
+import { compileCommandCatalog } from '../commands/command-catalog.js';
+import { CommandProcessor } from '../commands/command-processor.js';
+import { EngineLiveSignals } from '../commands/live-signals.js';
+import { RulesUpdater } from '../commands/rules-update.js';
+import { vehicleProfileFields } from '../config/sections/vehicle.js';
 import { createCanDrivers, type CanDriverSet } from './can-drivers.js';
 import { EventRecords } from './event-records.js';
 import { stderrLogger, type Logger } from './logger.js';
@@ -53,6 +59,11 @@ export class Agent {
   readonly uplink: Uplink | undefined;
   readonly drivers: CanDriverSet;
   readonly signals: readonly ISignalDescriptor[];
+  /** Remote commands and rules updates: present when the configuration has an uplink. */
+  readonly commands: CommandProcessor | undefined;
+  readonly rulesUpdater: RulesUpdater | undefined;
+  private readonly live: EngineLiveSignals;
+  private readonly audit: AuditLog | undefined;
   private readonly log: Logger;
   private readonly signalMap: SignalMap;
   private readonly records: EventRecords;
@@ -67,9 +78,11 @@ export class Agent {
 
   private constructor(readonly config: Config, private readonly options: AgentOptions) {
     this.log = options.log ?? stderrLogger(config.logLevel);
-    this.decoder = new Decoder(config.buses.map((bus) => ({ bus: bus.name, databases: bus.dbc.map((file) => this.loadDbc(file)) })));
+    const bindings = config.buses.map((bus) => ({ bus: bus.name, databases: bus.dbc.map((file) => this.loadDbc(file)) }));
+    this.decoder = new Decoder(bindings);
     const history = new SignalHistory(config.signals.length + 16);
     this.engine = rulesEngineFor(config, this.ruleOutput(), history);
+    this.live = new EngineLiveSignals(this.engine);
     this.signalMap = signalMapFor(config, this.engine, this.decoder.signals);
     for (const entry of this.signalMap.unmatched) {
       this.log('warn', `signal catalog: ${entry.name} ← ${entry.source.message}.${entry.source.signal}: no such signal in the DBC files of ${entry.source.bus ?? 'any bus'}`);
@@ -110,6 +123,11 @@ export class Agent {
       onInterfaceState: (e) => this.log(e.state === 'up' ? 'info' : 'warn', `bus ${e.bus} (${e.iface}) is ${e.state}${e.reason ? `: ${e.reason}` : ''}`),
       onError: (error) => this.log('error', error.message),
     });
+    if (this.uplink) {
+      this.audit = new AuditLog(config.commands.auditLog, (message) => this.log('error', `audit log: ${message}`));
+      this.commands = this.createCommandProcessor(this.uplink, bindings);
+      this.rulesUpdater = this.createRulesUpdater(this.uplink);
+    }
   }
 
   /** Builds the agent from a checked configuration and starts every part. */
@@ -168,6 +186,7 @@ export class Agent {
     this.engine.finish();
     this.store.flush();
     await this.uplink?.stop();
+    this.commands?.close();
     this.store.close();
   }
 
@@ -204,6 +223,7 @@ export class Agent {
     this.lastSampleUs = v.timeUs[v.count - 1];
     this.engine.ingestSamples(v.signal, v.timeUs, v.value, v.count);
     this.features.onSamples(v.signal, v.timeUs, v.value, v.count);
+    this.live.notify();
   }
 
   /** About once a second: features' timers, and the rules' clock on a quiet bus. */
@@ -273,6 +293,7 @@ export class Agent {
       modelYear: vehicle.modelYear,
       agentVersion: AGENT_VERSION,
       configVersion: this.config.version,
+      rulesVersion: this.rulesUpdater?.activeVersion ?? 0,
       capabilities: this.capabilities(),
       signals: [...this.signals],
     });
@@ -293,8 +314,53 @@ export class Agent {
     });
   }
 
+  private createCommandProcessor(uplink: Uplink, bindings: ConstructorParameters<typeof Decoder>[0]): CommandProcessor {
+    const { config } = this;
+    const catalog = compileCommandCatalog(config.commands.catalog, {
+      bindings,
+      signals: config.signals,
+      signalNames: vehicleSignalNames(config),
+      states: config.states,
+      profile: vehicleProfileFields(config.vehicle),
+    });
+    const processor = new CommandProcessor({
+      vin: config.vehicle.vin,
+      config: config.commands,
+      catalog,
+      driver: this.drivers,
+      live: this.live,
+      store: this.store,
+      publish: (bytes) => uplink.publishCommandResponse(bytes),
+      audit: this.audit,
+      log: (level, message) => this.log(level, `commands: ${message}`),
+    });
+    uplink.onCommand((bytes) => processor.handle(bytes).then(() => undefined));
+    return processor;
+  }
+
+  private createRulesUpdater(uplink: Uplink): RulesUpdater {
+    const { config } = this;
+    const updater = new RulesUpdater({
+      vin: config.vehicle.vin,
+      keys: config.commands.keys,
+      engine: this.engine,
+      monitors: config.monitors,
+      setMonitors: (monitors) => this.features.setMonitors(monitors),
+      signalNames: vehicleSignalNames(config),
+      store: this.store,
+      publishAck: (bytes) => uplink.publishRulesAck(bytes),
+      audit: this.audit,
+      log: (level, message) => this.log(level, `rules update: ${message}`),
+    });
+    const version = updater.restore();
+    if (version > 0) this.log('info', `rules version ${version} (from a backend update) is in force`);
+    uplink.onRulesUpdate((bytes) => updater.handle(bytes).then(() => undefined));
+    return updater;
+  }
+
   private capabilities(): string[] {
     const caps = this.config.buses.map((b) => `bus:${b.driver}`);
+    for (const command of this.config.commands.catalog) caps.push(`cmd:${command.name}`);
     if (this.config.gnss) caps.push('gnss');
     return [...new Set(caps)];
   }
@@ -312,6 +378,7 @@ export class Agent {
       const b = this.gnssBatch;
       this.engine.ingestSamples(b.signal, b.timeUs, b.value, b.count);
       this.features.onSamples(b.signal, b.timeUs, b.value, b.count);
+      this.live.notify();
     });
   }
 

@@ -3,7 +3,7 @@
  * log is delivered as that bus) and one SocketCAN driver for all socketcan buses, with kernel filters
  * that pass only the IDs the bus's DBC files define.
  */
-import type { CanDriver } from '../../drivers/can/can-driver.js';
+import type { CanDriver, OutgoingFrame } from '../../drivers/can/can-driver.js';
 import { ReplayDriver } from '../../drivers/replay/replay-driver.js';
 import { SocketCanDriver, type InterfaceStateEvent } from '../../drivers/socketcan/socketcan-driver.js';
 import type { BusConfig } from '../config/sections/buses.js';
@@ -13,6 +13,8 @@ export interface CanDriverSet {
   readonly all: readonly CanDriver[];
   /** The driver that sends on `bus`; undefined for a bus not in the configuration. */
   forBus(bus: string): CanDriver | undefined;
+  /** Sends each frame through the driver of its bus; rejects, sending nothing, when a bus is unknown. */
+  send(frames: OutgoingFrame[]): Promise<void>;
   /** Resolves when every replayed log has ended (never, while a socketcan bus or a looping replay runs). */
   replaysEnded: Promise<void>;
 }
@@ -55,9 +57,18 @@ export function createCanDrivers(buses: readonly BusConfig[], decoder: Decoder, 
     for (const bus of socketBuses) byBus.set(bus.name, driver);
   }
   const all = [...new Set(byBus.values())];
+  const send = async (frames: OutgoingFrame[]): Promise<void> => {
+    const unknown = frames.find((f) => !byBus.has(f.bus));
+    if (unknown) throw new Error(`no driver for bus '${unknown.bus}' (configured: ${[...byBus.keys()].join(', ')})`);
+    for (const driver of all) {
+      const mine = frames.filter((f) => byBus.get(f.bus) === driver);
+      if (mine.length > 0) await driver.send(mine);
+    }
+  };
   return {
     all,
     forBus: (bus) => byBus.get(bus),
+    send,
     replaysEnded: socketBuses.length > 0 || buses.some((b) => b.driver === 'replay' && b.loop) ? new Promise(() => {}) : Promise.all(replayEnds).then(() => {}),
   };
 }
