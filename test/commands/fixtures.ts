@@ -28,7 +28,7 @@ import type { RulesEngine } from '../../agent/rules/rules-engine.js';
 import type { SignalMap } from '../../agent/rules/signal-map.js';
 import { Store } from '../../agent/store/store.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
-import { SimulatedEcu, type EcuReaction } from '../helpers/sim-ecu.js';
+import { SimulatedEcu, type EcuReaction } from '../../agent/demo/simulated-ecu.js';
 
 /** A Writable that keeps what the CLI writes. */
 export class Capture extends Writable {

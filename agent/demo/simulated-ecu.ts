@@ -1,5 +1,5 @@
 /**
- * A simulated ECU behind a CanDriver, for the command tests: it records every frame the agent sends,
+ * A simulated ECU behind a CanDriver, for the demo and the command tests: it records every frame the agent sends,
  * decodes each with the real decoder and the vehicle's DBC, and lets a reaction answer by
  * broadcasting status frames (encoded with the real encoder) back into the agent's frame sink, as
  * a body or climate ECU would on the bus. `sendError` makes send() fail like a bus-off interface;
@@ -8,10 +8,10 @@
 import type { CanDriver, DriverStats, FrameSink, OutgoingFrame } from '../../drivers/can/can-driver.js';
 import { createFrameBatch, pushFrame } from '../../drivers/can/frame-batch.js';
 import { frameProblem } from '../../drivers/can/frame-check.js';
-import type { DbcDatabase } from '../../agent/decode/dbc-types.js';
-import { Decoder } from '../../agent/decode/decoder.js';
-import { encodeMessage } from '../../agent/decode/encoder.js';
-import { createSampleBatch } from '../../agent/decode/sample-batch.js';
+import type { DbcDatabase } from '../decode/dbc-types.js';
+import { Decoder } from '../decode/decoder.js';
+import { encodeMessage } from '../decode/encoder.js';
+import { createSampleBatch } from '../decode/sample-batch.js';
 
 /** A frame the agent sent, decoded: message name and physical signal values. */
 export interface DecodedRequest {
