@@ -1,18 +1,8 @@
 // A raw channel of the socketcan addon (node_modules/socketcan) that keeps what it receives.
 import { createRawChannel } from 'socketcan';
+import type { AddonMessage } from '../../drivers/socketcan/socketcan-driver.js';
 
 export type RawChannel = ReturnType<typeof createRawChannel>;
-
-/** What the addon hands to onMessage listeners (ts_* only on channels made with timestamps). */
-export interface AddonMessage {
-  id: number;
-  ext?: boolean;
-  rtr?: boolean;
-  err?: boolean;
-  data: Buffer;
-  ts_sec?: number;
-  ts_usec?: number;
-}
 
 /** Kernel CAN filter as the addon takes it: (received id & mask) == (id & mask). */
 export interface AddonFilter {

@@ -5,20 +5,22 @@
 # Usage: boot.sh <vmlinux> <initramfs.cpio> <work-dir> <command> [args...]
 # Environment: VCAN_VM_MEM (MiB, 3072), VCAN_VM_CPUS (2), VCAN_VM_TIMEOUT (s, whole run, 1800),
 #   VCAN_VM_BOOT_TIMEOUT (s, until the command starts, 180), VCAN_IFACES ("vcan0 vcan1"),
-#   VCAN_VM_ACCEL (kvm|tcg; default: kvm only with kvm_intel/kvm_amd loaded),
+#   VCAN_VM_ACCEL (kvm|tcg; default: kvm only with kvm_intel/kvm_amd loaded), VCAN_VM_CPU (TCG model, max),
 #   VCAN_VM_VERBOSE=1 (print the kernel console log after the run).
 set -euo pipefail
+say() { echo "vcan-vm: $*" >&2; }
 vmlinux=$1 initrd=$2 work_dir=$3
 shift 3
 [ $# -gt 0 ] || { echo "boot.sh: no command given" >&2; exit 2; }
+
+command -v qemu-system-x86_64 >/dev/null || { say "FAILED: qemu-system-x86_64 not found (Debian package qemu-system-x86)"; exit 1; }
+for f in "$vmlinux" "$initrd"; do [ -s "$f" ] || { say "FAILED: $f is missing or empty"; exit 1; }; done
 
 mem=${VCAN_VM_MEM:-3072}
 cpus=${VCAN_VM_CPUS:-2}
 run_timeout=${VCAN_VM_TIMEOUT:-1800}
 boot_timeout=${VCAN_VM_BOOT_TIMEOUT:-180}
 ifaces=${VCAN_IFACES:-vcan0 vcan1}
-
-say() { echo "vcan-vm: $*" >&2; }
 
 # Stock kernels do not boot on nested paravirtual KVM (kvm_pvm): use KVM only on real VT-x/AMD-V.
 accel=${VCAN_VM_ACCEL:-}

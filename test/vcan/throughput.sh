@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Receive throughput on vcan0 under a flood (cangen -g 0 -L 8 -i for N seconds), inside the vcan VM.
+# Each round runs candump (C, the reference) and one reader side by side on the same flood and
+# compares what each received with what was sent (vcan0 tx_packets). Rounds: candump alone, then
+# each reader of throughput-reader.mjs. A measurement, not a test: it prints figures, exits 0.
+# Usage (host): npm run build && test/vcan/run.sh -- test/vcan/throughput.sh [seconds=5] [reader...]
+#   readers: addon (plain socketcan addon channel), addon-ts (with kernel timestamps, as the driver
+#   opens it), driver (drivers/socketcan, from dist/); default: all three.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+secs=${1:-5}
+shift || true
+readers=("$@")
+[ ${#readers[@]} -gt 0 ] || readers=(addon addon-ts driver)
+iface=vcan0
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+
+[ -e /sys/class/net/$iface ] || { echo "throughput: no $iface: run it in the VM (test/vcan/run.sh -- $0)" >&2; exit 1; }
+for r in "${readers[@]}"; do
+  if [ "$r" = driver ]; then
+    built=$repo/dist/drivers/socketcan/socketcan-driver.js
+    [ -f "$built" ] || { echo "throughput: $built missing: run npm run build first" >&2; exit 1; }
+    if [ -n "$(find "$repo/drivers/socketcan" "$repo/drivers/can" -name '*.ts' -newer "$built")" ]; then
+      echo "throughput: $built is older than drivers/: run npm run build first" >&2; exit 1
+    fi
+  fi
+done
+
+# Sockets without filters on the interface, from the kernel's receive list: a reader is ready
+# (its socket bound) once this count has grown.
+receivers() { awk -v d="$iface" '$1 == d' /proc/net/can/rcvlist_all | wc -l; }
+wait_receivers() {
+  for _ in $(seq 600); do [ "$(receivers)" -ge "$1" ] && return 0; sleep 0.1; done
+  echo "throughput: a reader did not bind to $iface within 60 s" >&2; exit 1
+}
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else printf "n/a" }'; }
+
+echo "vcan throughput: cangen $iface -g 0 -L 8 -i for ${secs}s per round, $(nproc) CPUs, kernel $(uname -r)"
+for reader in none "${readers[@]}"; do
+  base=$(receivers)
+  candump -d "$iface" >"$tmp/candump.out" &
+  dump_pid=$!
+  wait_receivers $((base + 1))
+  reader_pid=
+  if [ "$reader" != none ]; then
+    node "$here/throughput-reader.mjs" "$reader" "$iface" >"$tmp/reader.out" &
+    reader_pid=$!
+    wait_receivers $((base + 2))
+  fi
+
+  tx0=$(cat /sys/class/net/$iface/statistics/tx_packets)
+  timeout -s INT "$secs" cangen "$iface" -g 0 -L 8 -i || true
+  tx1=$(cat /sys/class/net/$iface/statistics/tx_packets)
+  sleep 3 # let the readers drain their socket queues
+
+  kill -INT $dump_pid && wait $dump_pid || true
+  sent=$((tx1 - tx0))
+  got_c=$(grep -vc DROPCOUNT "$tmp/candump.out" || true)
+  drops_c=$(sed -n 's/.*(total drops \([0-9]*\)).*/\1/p' "$tmp/candump.out" | tail -n 1)
+  echo "round ${reader/none/candump alone}: sent $sent frames ($((sent / secs)) frames/s)"
+  echo "  candump (C): received $got_c frames ($(pct "$got_c" "$sent") of sent, $((got_c / secs)) frames/s), socket drops ${drops_c:-0}"
+  if [ -n "$reader_pid" ]; then
+    kill -TERM $reader_pid && wait $reader_pid || true
+    got_r=$(sed -n 's/^frames //p' "$tmp/reader.out")
+    echo "  $reader: received ${got_r:-?} frames ($(pct "${got_r:-0}" "$sent") of sent, $(pct "${got_r:-0}" "$got_c") of candump, $((${got_r:-0} / secs)) frames/s)"
+  fi
+done
