@@ -16,6 +16,7 @@ export interface Command {
 }
 
 export const commands: Command[] = [
+  { name: 'demo', summary: 'the whole system on this machine: broker, agent on a demo drive, backend, a remote command', run: async (argv) => (await import('./demo.js')).runDemoCli(argv) },
   { name: 'run', summary: 'run the agent with a configuration file', run: async (argv) => (await import('./run.js')).runAgentCli(argv) },
   { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
   { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },

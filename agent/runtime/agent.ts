@@ -35,7 +35,7 @@ import { CommandProcessor } from '../commands/command-processor.js';
 import { EngineLiveSignals } from '../commands/live-signals.js';
 import { RulesUpdater } from '../commands/rules-update.js';
 import { vehicleProfileFields } from '../config/sections/vehicle.js';
-import { createCanDrivers, type CanDriverSet } from './can-drivers.js';
+import { createCanDrivers, type CanDriverOptions, type CanDriverSet } from './can-drivers.js';
 import { EventRecords } from './event-records.js';
 import { stderrLogger, type Logger } from './logger.js';
 import { vehicleSignalDescriptors } from './vehicle-signals.js';
@@ -46,6 +46,8 @@ export interface AgentOptions {
   replayTimestamps?: 'wall' | 'log';
   /** How often the features' timers and the rules' clock advance, ms. Default 1000. */
   tickMs?: number;
+  /** Builds the CAN drivers (default: createCanDrivers from the configuration; the demo adds a simulated ECU). */
+  canDrivers?: (config: Config, decoder: Decoder, options: CanDriverOptions) => CanDriverSet;
 }
 
 const STATUS_STATE_KEY = 'status';
@@ -118,7 +120,8 @@ export class Agent {
     this.records = new EventRecords(this.signals, () => this.features.position.record());
     this.restoreStatus();
     this.uplink = config.uplink && this.createUplink(config.uplink);
-    this.drivers = createCanDrivers(config.buses, this.decoder, {
+    const canDrivers = options.canDrivers ?? ((c, decoder, o) => createCanDrivers(c.buses, decoder, o));
+    this.drivers = canDrivers(config, this.decoder, {
       replayTimestamps: options.replayTimestamps,
       onInterfaceState: (e) => this.log(e.state === 'up' ? 'info' : 'warn', `bus ${e.bus} (${e.iface}) is ${e.state}${e.reason ? `: ${e.reason}` : ''}`),
       onError: (error) => this.log('error', error.message),

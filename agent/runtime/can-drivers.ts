@@ -56,6 +56,13 @@ export function createCanDrivers(buses: readonly BusConfig[], decoder: Decoder, 
     });
     for (const bus of socketBuses) byBus.set(bus.name, driver);
   }
+  const replaysEnded =
+    socketBuses.length > 0 || buses.some((b) => b.driver === 'replay' && b.loop) ? new Promise<void>(() => {}) : Promise.all(replayEnds).then(() => {});
+  return canDriverSet(byBus, replaysEnded);
+}
+
+/** A CanDriverSet over drivers by bus (one driver may serve several buses). */
+export function canDriverSet(byBus: ReadonlyMap<string, CanDriver>, replaysEnded: Promise<void>): CanDriverSet {
   const all = [...new Set(byBus.values())];
   const send = async (frames: OutgoingFrame[]): Promise<void> => {
     const unknown = frames.find((f) => !byBus.has(f.bus));
@@ -65,10 +72,5 @@ export function createCanDrivers(buses: readonly BusConfig[], decoder: Decoder, 
       if (mine.length > 0) await driver.send(mine);
     }
   };
-  return {
-    all,
-    forBus: (bus) => byBus.get(bus),
-    send,
-    replaysEnded: socketBuses.length > 0 || buses.some((b) => b.driver === 'replay' && b.loop) ? new Promise(() => {}) : Promise.all(replayEnds).then(() => {}),
-  };
+  return { all, forBus: (bus) => byBus.get(bus), send, replaysEnded };
 }

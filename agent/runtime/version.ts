@@ -1,20 +1,14 @@
-/** The agent's version: package.json's, found upwards from this file (agent/ in the sources, dist/agent/ when built). */
+/** The agent's version: package.json's. */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.js';
 
 export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'roadlink' && pkg.version) return pkg.version;
-    } catch {
-      // not here: look one level up
-    }
-    dir = dirname(dir);
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 }
 
 export const AGENT_VERSION = packageVersion();
