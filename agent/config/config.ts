@@ -3,6 +3,7 @@
  * section. Every key is described in agent/config/REFERENCE.md.
  */
 import { readCommands, type CommandsConfig } from '../commands/commands-config.js';
+import { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from '../rules/features/features-config.js';
 import { compileRuleSet } from '../rules/rule-compiler.js';
 import type { ObjectReader, ValueNode } from './config-reader.js';
 import { readBuses, type BusConfig } from './sections/buses.js';
@@ -28,6 +29,8 @@ export interface Config {
   states: StatesConfig;
   rules: RuleConfig[];
   monitors: MonitorsConfig;
+  /** Trip, collision, alerts, maintenance, status and the monitors' defaults; the ignition is states.ignition. */
+  features: FeaturesConfig;
   storage: StorageConfig;
   /** Absent: the agent stores and never uploads. */
   uplink?: UplinkConfig;
@@ -56,6 +59,7 @@ export function readConfig(r: ObjectReader, file: string): Config {
     states,
     rules: readRules(r.get('rules')),
     monitors: { geofences: [], thresholds: [] },
+    features: DEFAULT_FEATURES,
     storage: readStorage(r.get('storage')),
     uplink: readUplink(r.get('uplink'), vehicleConfig.vin),
     commands: readCommands(r.get('commands'), { signalNames: vehicleSignalNames({ signals, gnss }), states, profile: vehicleProfileFields(vehicleConfig) }),
@@ -64,6 +68,7 @@ export function readConfig(r: ObjectReader, file: string): Config {
   };
   const signalNames = vehicleSignalNames(config);
   config.monitors = readMonitors(r.get('monitors'), new Set(signalNames));
+  config.features = readFeatures(r.get('features'), { signalNames, states, profile: vehicleProfileFields(vehicleConfig) });
   checkRuleExpressions(r, config, signalNames);
   checkDistinctNames(r, config);
   r.done();

@@ -66,7 +66,19 @@ describe('loadConfig', () => {
     const dynamics = config.rules.find((r) => r.name === 'dynamics');
     expect(dynamics).toMatchObject({ type: 'regular', periodMs: 1000, when: 'driving', stream: 'telemetry' });
     expect(config.monitors.geofences.map((g) => g.shape)).toEqual(['circle', 'polygon']);
+    expect(config.monitors.geofences[0]).toMatchObject({ marginM: 30, dwellS: 10 });
+    const zone = config.monitors.geofences[1];
+    expect(zone.shape === 'polygon' && zone.points[0]).toEqual({ lat: 48.902, lon: 2.279 });
+    // Without its own margin and dwell, a geofence takes the features' defaults when it runs.
+    expect(zone).not.toHaveProperty('marginM');
     expect(config.monitors.thresholds[0]).toMatchObject({ signal: 'Vehicle.LowVoltageBattery.CurrentVoltage', below: 11.8, hysteresis: 0.3 });
+    expect(config.monitors.thresholds[1]).toMatchObject({ name: 'engine_hot', dwellS: 30 });
+    expect(config.features.ignition.states.ignition).toBe('Roadlink.Ignition == 1');
+    expect(config.features.trip).toMatchObject({ minDurationS: 60, tankCapacityL: 44 });
+    expect(config.features.collision).toMatchObject({ airbag: { signal: 'Roadlink.CrashDetected', atLeast: 1 }, acceleration: undefined, preWindowS: 20 });
+    expect(config.features.alerts.map((a) => a.code)).toEqual(['check_engine', 'coolant_temperature', 'particle_filter', 'low_fuel']);
+    expect(config.features.maintenance).toMatchObject({ nextServiceMs: Date.UTC(2026, 8, 1), nextServiceOdometerKm: 60_000 });
+    expect(config.features.monitors).toEqual({ geofenceMarginM: 15, geofenceDwellS: 3, thresholdDwellS: 0 });
     expect(config.storage).toMatchObject({ quotaBytes: 200e6, commitIntervalMs: 1000, commitRows: 5000, synchronous: 'normal' });
     expect(config.uplink).toMatchObject({ broker: 'mqtts://telematics.example.com:8883', keepaliveMs: 30_000, maxPayloadBytes: 131_072, inFlight: 16 });
     expect(config.gnss).toEqual({ device: '/dev/ttyACM0', baud: 9600 });
@@ -204,6 +216,49 @@ rules:
       'rules[2].when: reads no signal, so it would never be evaluated',
       'rules[3].when: avg() window must be a duration like "10s" at column 20',
     ]);
+  });
+
+  it('monitors: { lat, lon } points only, margin and dwell per monitor', () => {
+    const error = problems(
+      configFile(
+        minimal(`monitors:
+  geofences:
+    - { name: a, shape: polygon, points: [[48.9, 2.27], { lat: 48.9, lon: 2.41 }, { lat: 48.8, lon: 2.41 }] }
+    - { name: b, shape: circle, center: [48.9, 2.27], radius_m: 100, margin_m: -1, dwell: 5 }
+  thresholds:
+    - { name: c, signal: Vehicle.Speed, above: 130, dwell: 2s, margin_m: 3 }
+`),
+      ),
+    );
+    const pair = 'must be { lat: <degrees>, lon: <degrees> }: a [a, b] pair is ambiguous (GeoJSON writes [lon, lat], most tools [lat, lon])';
+    expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+      `18 monitors.geofences[0].points[0]: ${pair}`,
+      '19 monitors.geofences[1].margin_m: must be >= 0, got -1',
+      '19 monitors.geofences[1].dwell: must be a duration like "10s" or "500ms", got 5',
+      `19 monitors.geofences[1].center: ${pair}`,
+      "21 monitors.thresholds[0].margin_m: unknown key (known: signal, name, above, below, hysteresis, priority, dwell)",
+    ]);
+  });
+
+  it('features: the ignition is states.ignition, not a features key', () => {
+    const error = problems(
+      configFile(
+        minimal(`states:
+  ignition: "Ignition == 1"
+features:
+  ignition: { signal: Ignition, on_at_least: 1 }
+  ignition_timout: 30s
+`),
+      ),
+    );
+    expect(error.issues.map((i) => `${i.line} ${i.path}: ${i.message}`)).toEqual([
+      '19 features.ignition: the ignition is defined once, as states.ignition (an expression such as "Vehicle.LowVoltageSystemState >= 2"), ' +
+        'which drives both the ignition_on/off events and the trips; the silence timeout is features.ignition_timeout',
+      "20 features.ignition_timout: unknown key (did you mean 'ignition_timeout'?)",
+    ]);
+    const config = loadConfig(configFile(minimal('states: { ignition: "Ignition == 1" }\nfeatures: { ignition_timeout: 2m }\n')));
+    expect(config.features.ignition).toMatchObject({ states: { ignition: 'Ignition == 1' }, timeoutS: 120 });
+    expect(config.features.ignition.signalNames).toEqual(['Vehicle.Speed', 'Vehicle.Cabin.Door.Row1.DriverSide.IsOpen', 'Ignition']);
   });
 
   it('refuses YAML syntax errors with their line', () => {

@@ -5,13 +5,13 @@
  * (`batchStartUs`..`emittedUs`, the times of the batch's first and last samples, or the tick time),
  * so tests can tell "while processing the sample that caused it" from "later".
  */
-import { DEFAULT_FEATURES, buildFeatures, type FeatureEvent, type FeaturesConfig, type FeatureSet, type MonitorDefinitions } from '../../agent/rules/features/index.js';
+import { DEFAULT_FEATURES, buildFeatures, type FeatureEvent, type FeaturesConfig, type FeatureSet, type IgnitionSpec, type MonitorDefinitions } from '../../agent/rules/features/index.js';
 import { PositionSource, type FeatureContext } from '../../agent/rules/features/feature.js';
 import { DEFAULT_TRIP } from '../../agent/rules/features/trip.js';
 import { DEFAULT_MAINTENANCE } from '../../agent/rules/features/maintenance.js';
 import { SignalHistory } from '../../agent/rules/signal-history.js';
 import { Priority } from '../../agent/rules/rule-output.js';
-import { DEPOT, DEPOT_RADIUS_M, SIGNALS, TANK_L, ZONE_A, type SyntheticDrive } from '../helpers/synthetic-drive.js';
+import { DEPOT, DEPOT_RADIUS_M, IGNITION, SIGNALS, TANK_L, ZONE_A, type SyntheticDrive } from '../helpers/synthetic-drive.js';
 
 export type Emitted = FeatureEvent & { batchStartUs: number; emittedUs: number };
 
@@ -21,11 +21,16 @@ export interface DriveRun {
   of<K extends FeatureEvent['kind']>(kind: K): Extract<Emitted, { kind: K }>[];
 }
 
+/** The drive's ignition as a configuration writes it: `states.ignition` over the drive's signal table. */
+export function driveIgnition(states: Record<string, string> = { ignition: `${SIGNALS.ignition} >= ${IGNITION.ON}` }, timeoutS = 60): IgnitionSpec {
+  return { states, signalNames: Object.values(SIGNALS), profile: {}, timeoutS };
+}
+
 /** The feature configuration the drive is made for. */
 export function driveFeatures(overrides: Partial<FeaturesConfig> = {}): FeaturesConfig {
   return {
     ...DEFAULT_FEATURES,
-    ignition: { signal: SIGNALS.ignition, onAtLeast: 2, accValues: [1], timeoutS: 60 },
+    ignition: driveIgnition(),
     trip: { ...DEFAULT_TRIP, tankCapacityL: TANK_L },
     alerts: [
       { code: 'tyre_pressure', signal: SIGNALS.tyreLow, equals: 1, severity: 'warning', message: 'Low tyre pressure', debounceS: 2, clearDebounceS: 5 },

@@ -2,10 +2,11 @@
  * `features:` — the vehicle features computed at the edge. Every part is optional: an absent part runs
  * with its defaults (VSS signal names; a feature whose signals the vehicle lacks stays silent), and
  * `false` turns it off. Durations are written "10s", "2m"; signal names must be in the catalog
- * (or provided by the GNSS driver).
+ * (or provided by the GNSS driver). The ignition is not configured here: trips and the status follow
+ * `states.ignition`, the same expression that drives the engine's ignition_on/off events (ignition.ts).
  *
  *   features:
- *     ignition: { signal: Vehicle.LowVoltageSystemState, on_at_least: 2, acc_values: [1], timeout: 60s }
+ *     ignition_timeout: 60s      # ignition inputs silent this long (bus asleep) → ignition OFF
  *     trip: { min_duration: 1m, tank_capacity_l: 50, battery_capacity_kwh: 0, level_average: 1m }
  *     collision:
  *       airbag: { signal: Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed, at_least: 1 }
@@ -18,10 +19,14 @@
  *           severity: warning, message: "Low tyre pressure", debounce: 2s, clear_debounce: 5s }
  *     maintenance: { next_service_date: 2025-06-01, distance_thresholds_km: [1000, 0], day_thresholds: [30, 0], period: 1d }
  *     status: { min_interval: 10s, move_m: 200, fuel_step_pct: 5, level_average: 1m, heartbeat: 0s }
- *     geofence_margin_m: 15
+ *     geofence_margin_m: 15      # defaults of the monitors (each geofence/threshold may set its own)
  *     geofence_dwell: 3s
+ *     threshold_dwell: 0s
+ *
+ * Every key, with its default, is in agent/config/REFERENCE.md.
  */
 import type { ObjectReader, ValueNode } from '../../config/config-reader.js';
+import type { StatesConfig } from '../../config/sections/rules.js';
 import { DEFAULT_COLLISION, type CollisionConfig } from './collision.js';
 import type { AlertConfig } from './alerts.js';
 import { DEFAULT_IGNITION, type IgnitionSpec } from './ignition.js';
@@ -51,7 +56,20 @@ export const DEFAULT_FEATURES: FeaturesConfig = {
   monitors: DEFAULT_MONITOR_OPTIONS,
 };
 
+/** What the section may refer to in the rest of the configuration. */
+export interface FeaturesEnv {
+  /** The vehicle signal table (vehicleSignalNames(config)): catalog names, then GNSS names. */
+  signalNames: readonly string[];
+  /** The `states:` section; `states.ignition` is the features' ignition. */
+  states: StatesConfig;
+  /** Vehicle fields the states may use (vehicleProfileFields(config.vehicle)). */
+  profile: Readonly<Record<string, number | string>>;
+}
+
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
+const IGNITION_IS_A_STATE =
+  'the ignition is defined once, as states.ignition (an expression such as "Vehicle.LowVoltageSystemState >= 2"), ' +
+  'which drives both the ignition_on/off events and the trips; the silence timeout is features.ignition_timeout';
 
 /** A part of the section: absent → its defaults, `false` → off (null), a mapping → read (unknown keys reported). */
 function readPart<T>(parent: ObjectReader, key: string, defaults: T, read: (r: ObjectReader) => T): T | null {
@@ -67,9 +85,11 @@ function readPart<T>(parent: ObjectReader, key: string, defaults: T, read: (r: O
 const seconds = (ms: number): number => ms / 1000;
 
 /** Reads the section; problems go to the reader's context (the config loader throws ConfigError). */
-export function readFeatures(node: ValueNode, signalNames: ReadonlySet<string>): FeaturesConfig {
+export function readFeatures(node: ValueNode, env: FeaturesEnv): FeaturesConfig {
+  const ignitionOf = (timeoutS: number): IgnitionSpec => ({ states: env.states, signalNames: env.signalNames, profile: env.profile, timeoutS });
   const r = node.object();
-  if (!r) return DEFAULT_FEATURES;
+  if (!r) return { ...DEFAULT_FEATURES, ignition: ignitionOf(DEFAULT_IGNITION.timeoutS) };
+  const signalNames = new Set(env.signalNames);
   const signal = (sr: ObjectReader, key: string, fallback: string): string => {
     const name = sr.string(key);
     if (name === undefined) return fallback;
@@ -86,12 +106,8 @@ export function readFeatures(node: ValueNode, signalNames: ReadonlySet<string>):
   };
   const part = <T>(key: string, defaults: T, read: (pr: ObjectReader) => T): T | null => readPart(r, key, defaults, read);
 
-  const ignition = part('ignition', DEFAULT_IGNITION, (ir) => ({
-    signal: signal(ir, 'signal', DEFAULT_IGNITION.signal),
-    onAtLeast: ir.number('on_at_least', { default: DEFAULT_IGNITION.onAtLeast }),
-    accValues: ir.list('acc_values', (v) => v.number({ required: true })),
-    timeoutS: seconds(ir.duration('timeout', { default: DEFAULT_IGNITION.timeoutS * 1000 })),
-  })) ?? { ...DEFAULT_IGNITION, timeoutS: 0 };
+  if (r.has('ignition')) r.get('ignition').problem(IGNITION_IS_A_STATE);
+  const ignition = ignitionOf(seconds(r.duration('ignition_timeout', { default: DEFAULT_IGNITION.timeoutS * 1000 })));
 
   const trip = part('trip', DEFAULT_TRIP, (tr) => {
     const d = DEFAULT_TRIP.signals;
@@ -116,6 +132,10 @@ export function readFeatures(node: ValueNode, signalNames: ReadonlySet<string>):
       signals,
     };
   });
+
+  if (trip && r.has('trip') && env.states.ignition === undefined) {
+    r.get('trip').problem('needs states.ignition: a trip lasts from ignition on to ignition off');
+  }
 
   const collision = part('collision', DEFAULT_COLLISION, (cr) => {
     const d = DEFAULT_COLLISION;

@@ -1,10 +1,10 @@
 /**
  * The vehicle features, built from the `features:` and `monitors:` config, behind one object the agent
  * feeds: `onSamples` per decoded batch (after recording it into the signal history), `tick` about once
- * a second, `setMonitors` on a backend update, `snapshot` for the status topic / state table.
+ * a second, `setMonitors` and `setStates` on a backend update, `snapshot` for the status topic / state table.
  */
 import type { IStatus } from '../../../proto/gen/roadlink.js';
-import type { MonitorsConfig } from '../../config/sections/monitors.js';
+import type { StatesConfig } from '../../config/sections/rules.js';
 import { AlertsFeature } from './alerts.js';
 import { CollisionFeature } from './collision.js';
 import type { Feature, FeatureContext } from './feature.js';
@@ -25,7 +25,7 @@ export class FeatureSet {
   readonly monitors: MonitorsFeature;
   private readonly features: Feature[];
 
-  constructor(ctx: FeatureContext, config: FeaturesConfig, monitors: MonitorDefinitions | MonitorsConfig) {
+  constructor(ctx: FeatureContext, config: FeaturesConfig, monitors: MonitorDefinitions) {
     this.position = new PositionTracker(ctx);
     this.trip = config.trip && new TripFeature(ctx, config.trip, config.ignition, this.position);
     this.collision = config.collision && new CollisionFeature(ctx, config.collision, this.position);
@@ -46,8 +46,17 @@ export class FeatureSet {
     for (let k = 0; k < this.features.length; k++) this.features[k].tick(nowUs);
   }
 
-  setMonitors(monitors: MonitorDefinitions | MonitorsConfig): void {
+  setMonitors(monitors: MonitorDefinitions): void {
     this.monitors.setMonitors(monitors);
+  }
+
+  /**
+   * New states from a backend rules update (call after the rules engine accepted them): trips and the
+   * status follow the new `states.ignition`. Throws ConfigError and changes nothing when they do not compile.
+   */
+  setStates(states: StatesConfig): void {
+    this.trip?.redefineIgnition(states);
+    this.status?.redefineIgnition(states);
   }
 
   snapshot(): IStatus | null {
@@ -55,11 +64,12 @@ export class FeatureSet {
   }
 }
 
-export function buildFeatures(ctx: FeatureContext, config: FeaturesConfig, monitors: MonitorDefinitions | MonitorsConfig): FeatureSet {
+export function buildFeatures(ctx: FeatureContext, config: FeaturesConfig, monitors: MonitorDefinitions): FeatureSet {
   return new FeatureSet(ctx, config, monitors);
 }
 
-export { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from './features-config.js';
+export { DEFAULT_FEATURES, readFeatures, type FeaturesConfig, type FeaturesEnv } from './features-config.js';
+export type { IgnitionSpec } from './ignition.js';
 export type { CollisionRecord, Feature, FeatureContext, FeatureEvent, StatusChange } from './feature.js';
 export type { MonitorDefinitions } from './monitors.js';
 export { positionSourceFor } from './position-tracker.js';

@@ -30,13 +30,10 @@ export interface MonitorOptions {
 
 export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = { geofenceMarginM: 15, geofenceDwellS: 3, thresholdDwellS: 0 };
 
-/** A geofence as configured, optionally with its own hysteresis. */
-export type GeofenceDefinition = GeofenceConfig & { marginM?: number; dwellS?: number };
-export type ThresholdDefinition = ThresholdConfig & { dwellS?: number };
-export interface MonitorDefinitions {
-  geofences: GeofenceDefinition[];
-  thresholds: ThresholdDefinition[];
-}
+/** Monitors as configured (`monitors:` or a rules update); their own margin/dwell override the options. */
+export type GeofenceDefinition = GeofenceConfig;
+export type ThresholdDefinition = ThresholdConfig;
+export type MonitorDefinitions = MonitorsConfig;
 
 class Geofence {
   readonly key: string;
@@ -102,7 +99,7 @@ export class MonitorsFeature extends RoutedFeature {
 
   constructor(
     private readonly ctx: FeatureContext,
-    definitions: MonitorDefinitions | MonitorsConfig,
+    definitions: MonitorDefinitions,
     private readonly options: MonitorOptions,
     private readonly position: PositionTracker,
   ) {
@@ -112,7 +109,7 @@ export class MonitorsFeature extends RoutedFeature {
   }
 
   /** Replaces every monitor; those with an unchanged name and definition keep their state. */
-  setMonitors(definitions: MonitorDefinitions | MonitorsConfig): void {
+  setMonitors(definitions: MonitorDefinitions): void {
     const oldFences = new Map(this.geofences.map((g) => [g.key, g]));
     const oldThresholds = new Map(this.thresholds.map((m) => [m.key, m]));
     this.geofences = definitions.geofences.map((g) => oldFences.get(JSON.stringify(g)) ?? new Geofence(g, this.options));

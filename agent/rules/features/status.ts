@@ -9,10 +9,9 @@
 import type { IDoor, IStatus } from '../../../proto/gen/roadlink.js';
 import { Priority, toMs, type FeatureContext, type StatusChange } from './feature.js';
 import { distanceM } from './geo.js';
-import { IgnitionTracker, type IgnitionSpec } from './ignition.js';
+import type { IgnitionSpec } from './ignition.js';
+import { IgnitionRoutedFeature } from './ignition-routed-feature.js';
 import type { PositionTracker } from './position-tracker.js';
-import { RoutedFeature } from './routed-feature.js';
-import { SignalSlots } from './signal-slots.js';
 import { SlidingWindow } from '../expression/sliding-window.js';
 
 export interface DoorSignals {
@@ -56,7 +55,7 @@ export const DEFAULT_STATUS: StatusConfig = {
   doors: [vssDoor(1, 'DriverSide'), vssDoor(1, 'PassengerSide'), vssDoor(2, 'DriverSide'), vssDoor(2, 'PassengerSide')],
 };
 
-const IGN = 0, FUEL = 1, SOC = 2, RANGE = 3, ODO = 4, LOCK = 5, DOORS = 6; // door d: open at DOORS + 2d, locked at DOORS + 2d + 1
+const FUEL = 0, SOC = 1, RANGE = 2, ODO = 3, LOCK = 4, DOORS = 5; // door d: open at DOORS + 2d, locked at DOORS + 2d + 1
 const CHANGE_BITS: Record<StatusChange, number> = { door: 1, lock: 2, ignition: 4, moved: 8, fuel: 16, charge: 32, heartbeat: 64 };
 const CHANGES = Object.keys(CHANGE_BITS) as StatusChange[];
 
@@ -86,9 +85,8 @@ class SmoothedLevel {
   }
 }
 
-export class StatusFeature extends RoutedFeature {
+export class StatusFeature extends IgnitionRoutedFeature {
   readonly name = 'status';
-  private readonly ignition: IgnitionTracker;
   private readonly hasLockSignal: boolean;
   private readonly fuel: SmoothedLevel;
   private readonly soc: SmoothedLevel;
@@ -111,13 +109,9 @@ export class StatusFeature extends RoutedFeature {
     ignition: IgnitionSpec,
     private readonly position: PositionTracker,
   ) {
-    super();
     const s = config.signals;
-    const names = [ignition.signal, s.fuelLevel, s.soc, s.range, s.odometer, s.lock];
-    for (const door of config.doors) names.push(door.open, door.locked);
-    this.slots = new SignalSlots(names.map((n) => (n ? ctx.signalId(n) : -1)));
+    super(ctx, ignition, [s.fuelLevel, s.soc, s.range, s.odometer, s.lock, ...config.doors.flatMap((door) => [door.open, door.locked])]);
     this.hasLockSignal = s.lock !== '' && ctx.signalId(s.lock) >= 0;
-    this.ignition = new IgnitionTracker(ignition);
     this.fuel = new SmoothedLevel(config.levelAverageS);
     this.soc = new SmoothedLevel(config.levelAverageS);
     this.doorOpen = new Float64Array(config.doors.length).fill(NaN);
@@ -128,12 +122,13 @@ export class StatusFeature extends RoutedFeature {
     });
   }
 
-  protected onSample(slot: number, t: number, v: number): void {
+  protected override onSample(slot: number, t: number, v: number): void {
     this.lastUpdateUs = t;
+    super.onSample(slot, t, v);
+  }
+
+  protected onSignal(slot: number, t: number, v: number): void {
     switch (slot) {
-      case IGN:
-        if (this.ignition.update(t, v)) this.change(CHANGE_BITS.ignition, t);
-        break;
       case FUEL:
         if (this.fuel.push(t, v, this.config.fuelStepPct)) this.change(CHANGE_BITS.fuel, t);
         break;
@@ -146,26 +141,30 @@ export class StatusFeature extends RoutedFeature {
       case ODO:
         this.odometerKm = v;
         break;
-      case LOCK:
-        if (v !== this.centralLock) this.change(CHANGE_BITS.lock, t);
+      // The new value is stored before change(): the status it may emit carries it.
+      case LOCK: {
+        const changed = v !== this.centralLock;
         this.centralLock = v;
+        if (changed) this.change(CHANGE_BITS.lock, t);
         break;
+      }
       default: {
         const door = (slot - DOORS) >> 1;
         const flag = v !== 0 ? 1 : 0;
-        if ((slot - DOORS) & 1) {
-          if (flag !== this.doorLocked[door]) this.change(CHANGE_BITS.lock, t);
-          this.doorLocked[door] = flag;
-        } else {
-          if (flag !== this.doorOpen[door]) this.change(CHANGE_BITS.door, t);
-          this.doorOpen[door] = flag;
-        }
+        const states = (slot - DOORS) & 1 ? this.doorLocked : this.doorOpen;
+        if (flag === states[door]) break;
+        states[door] = flag;
+        this.change(states === this.doorLocked ? CHANGE_BITS.lock : CHANGE_BITS.door, t);
       }
     }
   }
 
+  protected ignitionChanged(_atUs: number, nowUs: number): void {
+    this.change(CHANGE_BITS.ignition, nowUs);
+  }
+
   override tick(nowUs: number): void {
-    if (this.ignition.checkTimeout(nowUs)) this.change(CHANGE_BITS.ignition, nowUs);
+    super.tick(nowUs);
     const hb = this.config.heartbeatS;
     if (hb > 0 && nowUs - this.lastEmitUs >= hb * 1e6) this.pending |= CHANGE_BITS.heartbeat;
     this.flush(nowUs);

@@ -1,9 +1,11 @@
 /**
- * Trips: one record per ignition cycle (ON → not ON), sent when the trip ends. Trips shorter than
- * `minDurationS` (engine started to move the car in a garage) are dropped and counted.
+ * Trips: one record per ignition cycle (`states.ignition` holds → no longer holds, or its signals
+ * fell silent: see ignition.ts), sent when the trip ends. Trips shorter than `minDurationS` (engine
+ * started to move the car in a garage) are dropped and counted.
  *
  * Distance: odometer delta when the vehicle has an odometer signal, else the integral of Vehicle.Speed
- * (trapezoids; gaps longer than `maxSpeedGapS` are not bridged); `distanceSource` says which.
+ * (trapezoids; gaps longer than `maxSpeedGapS` are not bridged); `distanceSource` says which. Without a
+ * CAN speed, Vehicle.Speed is the GNSS ground speed (agent/config/sections/gnss.ts).
  * Fuel: a fuel-consumed counter when there is one, else the level drop × tank capacity, with the level
  * averaged over the first and the last `levelAverageS` of the trip (fuel sloshes). Electric energy the
  * same way from an energy counter or state of charge × battery capacity.
@@ -11,10 +13,9 @@
  */
 import { SlidingWindow } from '../expression/sliding-window.js';
 import { DistanceSource, Ignition, Priority, toMs, type FeatureContext } from './feature.js';
-import { IgnitionTracker, type IgnitionSpec } from './ignition.js';
+import type { IgnitionSpec } from './ignition.js';
+import { IgnitionRoutedFeature } from './ignition-routed-feature.js';
 import type { PositionTracker } from './position-tracker.js';
-import { RoutedFeature } from './routed-feature.js';
-import { SignalSlots } from './signal-slots.js';
 import type { IPosition } from '../../../proto/gen/roadlink.js';
 
 export interface TripConfig {
@@ -49,7 +50,7 @@ export const DEFAULT_TRIP: TripConfig = {
   },
 };
 
-const IGN = 0, SPEED = 1, ODO = 2, FUEL_LEVEL = 3, FUEL_COUNTER = 4, SOC = 5, ENERGY_COUNTER = 6;
+const SPEED = 0, ODO = 1, FUEL_LEVEL = 2, FUEL_COUNTER = 3, SOC = 4, ENERGY_COUNTER = 5;
 
 /** Mean of a level (%) over the first seconds of a trip, and over the last seconds so far. */
 class LevelAverages {
@@ -102,10 +103,9 @@ class CounterDelta {
   }
 }
 
-export class TripFeature extends RoutedFeature {
+export class TripFeature extends IgnitionRoutedFeature {
   readonly name = 'trip';
   readonly counters = { trips: 0, dropped: 0 };
-  private readonly ignition: IgnitionTracker;
   private active = false;
   private startUs = NaN;
   private departure: IPosition | null = null;
@@ -125,10 +125,8 @@ export class TripFeature extends RoutedFeature {
     ignition: IgnitionSpec,
     private readonly position: PositionTracker,
   ) {
-    super();
     const s = config.signals;
-    this.slots = new SignalSlots([ignition.signal, s.speed, s.odometer, s.fuelLevel, s.fuelConsumed, s.soc, s.energyConsumed].map((n) => ctx.signalId(n)));
-    this.ignition = new IgnitionTracker(ignition);
+    super(ctx, ignition, [s.speed, s.odometer, s.fuelLevel, s.fuelConsumed, s.soc, s.energyConsumed]);
   }
 
   /** A trip is in progress. */
@@ -136,11 +134,8 @@ export class TripFeature extends RoutedFeature {
     return this.active;
   }
 
-  protected onSample(slot: number, t: number, v: number): void {
+  protected onSignal(slot: number, t: number, v: number): void {
     switch (slot) {
-      case IGN:
-        if (this.ignition.update(t, v)) this.ignitionChanged(t);
-        break;
       case SPEED:
         this.onSpeed(t, v);
         break;
@@ -162,11 +157,7 @@ export class TripFeature extends RoutedFeature {
     }
   }
 
-  override tick(nowUs: number): void {
-    if (this.ignition.checkTimeout(nowUs)) this.ignitionChanged(this.ignition.changedUs);
-  }
-
-  private ignitionChanged(t: number): void {
+  protected ignitionChanged(t: number): void {
     const on = this.ignition.state === Ignition.ON;
     if (on && !this.active) this.start(t);
     else if (!on && this.active) this.end(t);
