@@ -146,7 +146,8 @@ for arch in "${archs[@]}"; do
   if grep -q "name: 'run'" "$b/app/dist/agent/cli/main.js" 2>/dev/null; then
     step "roadlink run: replay -> store -> MQTT 5 uploads (mosquitto)" \
       node "$CROSS_DIR/smoke/agent-run-check.mjs" "$b" "$tmp" \
-      && figures[$arch.upload]="$(echo "$step_output" | sed -n 's/.*first upload: \([0-9]*\) ms.*/\1/p')"
+      && figures[$arch.upload]="$(echo "$step_output" | sed -n 's/.*first upload: \([0-9]*\) ms.*/\1/p')" \
+      && figures[$arch.agent_rss]="$(echo "$step_output" | sed -n 's/.*agent peak RSS.*: \([0-9]*\) MB/\1/p')"
   else
     skip "roadlink run: replay -> store -> MQTT 5 uploads" "the CLI has no run command yet"
   fi
@@ -169,7 +170,8 @@ echo "cross: figures"
 for arch in "${archs[@]}"; do
   line="  $arch: node ${figures[$arch.node]:-?}, bundle ${figures[$arch.size]:-?} MB, build ${figures[$arch.build]:-(reused)} s"
   line+=", node start ${figures[$arch.start]:-?} ms, first decoded frame ${figures[$arch.decode]:-n/a} ms"
-  line+=", first upload ${figures[$arch.upload]:-n/a} ms, peak RSS ${figures[$arch.rss]:-?} MB, glibc floor ${figures[$arch.glibc]:-?}"
+  line+=", first upload ${figures[$arch.upload]:-n/a} ms, peak RSS (qemu + node) store check ${figures[$arch.rss]:-?} MB"
+  line+=" / agent ${figures[$arch.agent_rss]:-n/a} MB, glibc floor ${figures[$arch.glibc]:-?}"
   echo "$line"
 done
 echo "cross: $passed passed, $failed failed, $skipped skipped"

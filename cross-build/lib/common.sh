@@ -28,7 +28,6 @@ select_target() {
       TARGET_NODE_VERSION="${ROADLINK_NODE_VERSION_ARM64:-24.22.0}"
       TARGET_QEMU=qemu-aarch64-static
       TARGET_FILE_MAGIC='ELF 64-bit LSB .*ARM aarch64'
-      TARGET_LOADER=/lib/ld-linux-aarch64.so.1
       TARGET_EXTRA_LIBS=()         # nothing beyond libc, libstdc++ and libgcc_s
       TARGET_EXTRA_LIB_DOCS=()
       ;;
@@ -41,7 +40,6 @@ select_target() {
       TARGET_NODE_VERSION="${ROADLINK_NODE_VERSION_ARMHF:-20.11.0}"
       TARGET_QEMU=qemu-arm-static
       TARGET_FILE_MAGIC='ELF 32-bit LSB .*ARM, EABI5'
-      TARGET_LOADER=/lib/ld-linux-armhf.so.3
       # The armv7l node binary needs libatomic.so.1, which head units often lack: bundled in
       # runtime/lib (Debian package:soname). The target root leaves it out, so the smoke test
       # proves the bundled copy is the one found.

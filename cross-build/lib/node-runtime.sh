@@ -12,12 +12,12 @@ ensure_node_runtime() {
     echo "$dir"; return 0
   fi
   say "node runtime: npm pack $spec"
-  local dl="$WORK_DIR/node/download"
+  local dl="$WORK_DIR/node/download-$TARGET_NODE_PACKAGE"   # per package: builds run in parallel
   rm -rf "$dl" "$dir"; mkdir -p "$dl" "$dir"
   local tarball
-  tarball="$(cd "$dl" && npm pack --silent "$spec" 2>/dev/null | tail -1)" \
-    || die "npm pack $spec failed (not in the registry? see 'npm view $TARGET_NODE_PACKAGE versions')"
-  [ -f "$dl/$tarball" ] || die "npm pack $spec produced no tarball"
+  tarball="$(cd "$dl" && npm pack --silent "$spec" 2>"$dl.log" | tail -1)" \
+    || { cat "$dl.log" >&2; die "npm pack $spec failed (not in the registry? see 'npm view $TARGET_NODE_PACKAGE versions')"; }
+  [ -n "$tarball" ] && [ -f "$dl/$tarball" ] || { cat "$dl.log" >&2; die "npm pack $spec produced no tarball"; }
   tar -xzf "$dl/$tarball" -C "$dir" --strip-components=1 || die "cannot unpack $dl/$tarball"
   rm -rf "$dl"
   [ -x "$dir/bin/node" ] || die "$spec has no bin/node"

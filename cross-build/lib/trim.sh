@@ -2,11 +2,12 @@
 # leftovers, tests, docs, typings and sources maps go; license files stay. Sourced after common.sh.
 
 # Directory names never loaded at run time, when found at a package's top (yaml's dist/doc/ is code).
-TRIM_DIRS=(test tests __tests__ .github docs doc example examples samples benchmark benchmarks coverage .nyc_output)
+TRIM_DIRS=(test tests __tests__ fixture fixtures .github docs doc example examples samples benchmark benchmarks coverage .nyc_output)
 # File patterns never loaded at run time (C/C++ sources and objects, gyp files, docs, typings, maps).
 TRIM_FILES=('*.md' '*.markdown' '*.d.ts' '*.d.mts' '*.d.cts' '*.ts' '*.mts' '*.cts' '*.map' '*.tsbuildinfo'
   '*.c' '*.cc' '*.cpp' '*.cxx' '*.h' '*.hh' '*.hpp' '*.gyp' '*.gypi' '*.o' '*.a' '*.mk' 'Makefile'
-  '.npmignore' '.eslintrc*' '.prettierrc*' '.editorconfig' '.travis.yml' '.nycrc*' '.jshintrc' 'tsconfig*.json')
+  '.npmignore' '.eslintrc*' '.prettierrc*' '.editorconfig' '*.yml' '.taprc' '.gitattributes' '.nycrc*' '.jshintrc'
+  'tsconfig*.json' '*.html')
 # Per-addon source folders (C/C++ and the copy of SQLite) once the addon is compiled.
 TRIM_ADDON_DIRS=(src deps native build/Release/obj.target build/Release/.deps)
 

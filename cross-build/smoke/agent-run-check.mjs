@@ -1,7 +1,8 @@
 // Runs on the build machine's node: the bundle's agent (`roadlink run`, emulated) replays a candump
 // log written here (fixtures.mjs) and uploads over MQTT 5 to a mosquitto on a free loopback port;
 // the check subscribes to the vehicle's topics and waits for a data upload, then stops the agent
-// with SIGTERM (as systemd does). aedes, the project's embedded broker, speaks no MQTT 5, hence
+// with SIGTERM (as systemd does); the project's reference receiver (`roadlink backend`, run on this
+// machine from the bundle's JavaScript) decodes the uploads, whose values must be the log's. aedes, the project's embedded broker, speaks no MQTT 5, hence
 // mosquitto (.ci/run installs it). Prints the time from start to the first upload.
 // usage: agent-run-check.mjs <bundle-dir> <work-dir>
 import { spawn } from 'node:child_process';
@@ -11,10 +12,12 @@ import { createServer, connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { SMOKE_VIN, writeAgentConfig, writeDriveLog, writeSmokeDbc } from './fixtures.mjs';
+import { DRIVE_LOG_RPMS, SMOKE_VIN, writeAgentConfig, writeDriveLog, writeSmokeDbc } from './fixtures.mjs';
 
 const [bundle, work] = process.argv.slice(2);
 if (!bundle || !work) throw new Error('usage: agent-run-check.mjs <bundle-dir> <work-dir>');
+const DRIVE_LOG_MIN_RPM = Math.min(...DRIVE_LOG_RPMS);
+const DRIVE_LOG_MAX_RPM = Math.max(...DRIVE_LOG_RPMS);
 const UPLOAD_TIMEOUT_MS = 90_000; // emulated start + one commit + one publish, on a loaded 2-core machine
 const MOSQUITTO = '/usr/sbin/mosquitto';
 
@@ -67,6 +70,13 @@ subscriber.on('message', (topic, payload) => {
   if (kind === 'data' && payload.length > 0) firstDataMs ??= performance.now() - started;
 });
 
+// The project's reference receiver (host node, the bundle's JavaScript) decodes what arrives.
+const receivedFile = join(work, 'received.jsonl');
+const receiver = spawn(process.execPath, [join(bundle, 'app', 'dist', 'agent', 'cli', 'main.js'), 'backend', '--broker', `mqtt://127.0.0.1:${port}`, '--no-share', '--out', receivedFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+cleanups.push(() => receiver.kill('SIGKILL'));
+let receiverLog = '';
+receiver.stderr.on('data', (chunk) => (receiverLog += chunk));
+
 // 3. the agent, emulated
 const dbc = writeSmokeDbc(work);
 const db = join(work, 'agent.db');
@@ -87,15 +97,31 @@ while (firstDataMs === undefined) {
   await sleep(100);
 }
 
-// 4. stop it as systemd would
+// 4. stop it as systemd would (after noting its peak RSS: the qemu process the launcher exec'd)
+const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.pid}/status`, 'utf8'));
 agent.kill('SIGTERM');
 const outcome = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
 if (outcome === undefined) fail('roadlink run did not stop within 15 s of SIGTERM');
 const [code, signal] = outcome;
 if (code !== 0 && signal !== 'SIGTERM') fail(`roadlink run ended with ${code ?? signal} after SIGTERM:\n${output.slice(-3000)}`);
 if (!existsSync(db) || readFileSync(db).subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') fail(`no SQLite store at ${db}`);
+
+// 5. what the receiver decoded: engine speeds, each one the log carried (decoded on the target,
+// put on the signal's grid, stored, encoded, uploaded, decoded here)
+receiver.kill('SIGTERM');
+await once(receiver, 'exit');
+const messages = readFileSync(receivedFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const samples = messages.filter((m) => m.type === 'data').flatMap((m) => m.samples ?? []);
+if (samples.length === 0) fail(`the reference receiver decoded no data samples:\n${receiverLog}`);
+for (const sample of samples) {
+  if (sample.signal !== 'Vehicle.Powertrain.CombustionEngine.Speed' || sample.unit !== 'rpm' || !DRIVE_LOG_RPMS.has(sample.value)) {
+    fail(`unexpected sample ${JSON.stringify(sample)} (the log has engine speeds ${DRIVE_LOG_MIN_RPM}..${DRIVE_LOG_MAX_RPM} rpm)`);
+  }
+}
 for (const cleanup of cleanups.reverse()) cleanup();
 
 console.log(`  uploads received: ${[...received].map(([kind, n]) => `${kind} x${n}`).join(', ')}; stopped by SIGTERM (${code ?? signal})`);
+console.log(`  decoded by the reference receiver: ${samples.length} engine speed samples, all values from the log (${samples.map((s) => s.value).join(', ')} rpm)`);
 console.log(`  start to first upload: ${Math.round(firstDataMs)} ms`);
+console.log(`  agent peak RSS under emulation (qemu + node): ${hwm ? Math.round(Number(hwm[1]) / 1024) : '?'} MB`);
 process.exit(0);

@@ -64,13 +64,18 @@ export function writeDecodeLog(dir) {
   return { path, expected };
 }
 
-/** Writes drive.log: `seconds` of ENGINE frames at 10 Hz, engine speed ramping 800 -> 3000 rpm. */
+const DRIVE_LOG_HZ = 10;
+const driveRpm = (i) => 800 + ((i * 11) % 2200);
+/** Engine speeds drive.log carries (at most 60 s of it): 800 rpm rising by 11 per frame, wrapping below 3000. */
+export const DRIVE_LOG_RPMS = new Set(Array.from({ length: 60 * DRIVE_LOG_HZ }, (_, i) => driveRpm(i)));
+
+/** Writes drive.log: `seconds` (<= 60) of ENGINE frames at 10 Hz, engine speed ramping 800 -> 3000 rpm. */
 export function writeDriveLog(dir, seconds) {
   const path = join(dir, 'drive.log');
   const lines = [];
-  for (let i = 0; i < seconds * 10; i++) {
-    const t = (1700000000 + i / 10).toFixed(6);
-    lines.push(`(${t}) can0 100#${enginePayload(800 + ((i * 11) % 2200), 85, 3)}`);
+  for (let i = 0; i < seconds * DRIVE_LOG_HZ; i++) {
+    const t = (1700000000 + i / DRIVE_LOG_HZ).toFixed(6);
+    lines.push(`(${t}) can0 100#${enginePayload(driveRpm(i), 85, 3)}`);
   }
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
