@@ -1,13 +1,41 @@
 // Runs on the bundled node (under qemu) from inside the bundle's app/ dir: the bundle's default
-// config (what install.sh puts in /etc/roadlink/config.yaml) passes the agent's own config check.
-// usage: config-check.mjs <config.yaml>
+// config (what install.sh puts in /etc/roadlink/config.yaml) passes the agent's own config check,
+// and the files the agent writes land where roadlink.service lets it write (ProtectSystem=strict
+// leaves only the state directory writable). A path outside it is reported as a WARNING line;
+// with --strict it fails the check.
+// usage: config-check.mjs <config.yaml> [--strict]
+import { dirname, resolve } from 'node:path';
+
 const { loadConfig } = await import('../dist/agent/config/load-config.js');
-const path = process.argv[2];
-if (!path) throw new Error('usage: config-check.mjs <config.yaml>');
+const [path, flag] = process.argv.slice(2);
+if (!path) throw new Error('usage: config-check.mjs <config.yaml> [--strict]');
+const INSTALLED_DIR = '/etc/roadlink';
+const STATE_DIR = '/var/lib/roadlink';
+
+let config;
 try {
-  const config = loadConfig(path);
-  console.log(`  ${path}: valid (${config.buses?.length ?? 0} buses, ${config.rules?.length ?? 0} rules)`);
+  config = loadConfig(path);
 } catch (err) {
   console.error(`config-check: the bundle's default config is invalid:\n${err.message}`);
   process.exit(1);
 }
+console.log(`  ${path}: valid (${config.buses?.length ?? 0} buses, ${config.rules?.length ?? 0} rules)`);
+
+// Paths relative to the config resolve against its folder: /etc/roadlink once installed.
+const bundleDir = dirname(resolve(path));
+const installed = (p) => (p.startsWith(`${bundleDir}/`) ? INSTALLED_DIR + p.slice(bundleDir.length) : p);
+const written = [
+  ['storage.path', config.storage?.path],
+  ['commands.audit_log.path', config.commands?.auditLog?.path],
+].filter(([, p]) => typeof p === 'string');
+let outside = 0;
+for (const [key, p] of written) {
+  const where = installed(p);
+  if (where.startsWith(`${STATE_DIR}/`)) {
+    console.log(`  ${key}: ${where} (writable under roadlink.service)`);
+  } else {
+    outside++;
+    console.log(`  WARNING ${key}: ${where} is read-only under roadlink.service (ProtectSystem=strict); set it under ${STATE_DIR}/`);
+  }
+}
+if (outside > 0 && flag === '--strict') process.exit(1);

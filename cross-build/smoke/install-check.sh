@@ -48,5 +48,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   if grep -v 'Command /opt/roadlink/bin/roadlink is not executable' "$work/verify.log" | grep -q .; then
     cat "$work/verify.log" >&2; fail "systemd-analyze verify reports problems in roadlink.service"
   fi
+  # Guard against the hardening being weakened: systemd's exposure score (0 = locked down, 10 =
+  # unprotected) is 3.7 today; above 4.0 fails.
+  if ! systemd-analyze security --offline=yes --threshold=40 "$work/unit/roadlink.service" > "$work/security.log" 2>&1; then
+    grep -E '✗|Overall' "$work/security.log" >&2; fail "roadlink.service exposure is above 4.0 (systemd-analyze security)"
+  fi
+  echo "  roadlink.service: $(grep -o 'Overall exposure level.*' "$work/security.log")"
 fi
 echo "  install.sh --root: user, /opt/roadlink, /etc/roadlink/config.yaml (kept on upgrade), unit enabled"
