@@ -50,7 +50,7 @@ export class DemoReport {
     this.print('');
     this.print('Summary');
     this.print(`  messages received   ${[...this.messagesByType].map(([t, n]) => `${t} ${n}`).join(', ')}`);
-    this.print(`  samples             ${this.samples} in ${this.messagesByType.get('data') ?? 0} data messages; ${input.wireBytes} bytes on the wire in all (${(input.wireBytes / Math.max(1, this.samples)).toFixed(2)} per sample, events included)`);
+    this.print(`  samples             ${this.samples} in ${this.messagesByType.get('data') ?? 0} data messages; ${input.wireBytes} bytes sent to the broker for everything`);
     this.print(`  sequences           ${gaps} gaps, ${duplicates} duplicates (${streams.map(([name, s]) => `${name} ${s.first}..${s.last}`).join(', ')})`);
     this.print(`  events              ${[...this.eventsByKind].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const trip of this.trips) this.print(`  trip                ${describeTrip(trip)}`);

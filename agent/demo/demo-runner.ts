@@ -5,7 +5,7 @@
  * reference receiver printing what arrives; then a signed remote command, executed on the simulated
  * bus and confirmed by the simulated body ECU. Ends with a summary.
  */
-import { copyFileSync, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, parsePrivateKey } from '../commands/command-keys.js';
@@ -16,7 +16,7 @@ import { Agent } from '../runtime/agent.js';
 import { canDriverSet, createCanDrivers } from '../runtime/can-drivers.js';
 import type { Logger } from '../runtime/logger.js';
 import { packageRoot } from '../runtime/package-root.js';
-import { Receiver } from '../uplink/receiver.js';
+import { Receiver, type ReceiverSummary } from '../uplink/receiver.js';
 import { EmbeddedBroker } from './embedded-broker/index.js';
 import { DemoBus } from './demo-bus.js';
 import { demoDriveLog } from './demo-log.js';
@@ -31,6 +31,8 @@ export interface DemoOptions {
   dir?: string;
   /** Use this broker instead of starting the embedded one. */
   brokerUrl?: string;
+  /** Replay speed instead of the configuration's 30 (0 = as fast as possible: the tests). */
+  speed?: number;
   /** Keep the agent, broker and receiver running after the summary (until SIGINT/SIGTERM). */
   keepRunning?: boolean;
   /** Where the demo's narration goes. Default stdout. */
@@ -39,15 +41,25 @@ export interface DemoOptions {
   log?: Logger;
 }
 
-export async function runDemo(options: DemoOptions = {}): Promise<{ report: DemoReport; command: SendOutcome }> {
+export interface DemoResult {
+  report: DemoReport;
+  command: SendOutcome;
+  /** Frames the agent wrote to the (simulated) bus. */
+  framesSent: number;
+  receiver: ReceiverSummary;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'roadlink-demo-'));
+  mkdirSync(dir, { recursive: true });
   const keyPem = prepareFolder(dir);
 
   const broker = options.brokerUrl ? undefined : await EmbeddedBroker.start({ host: '127.0.0.1', port: 0 });
   const brokerUrl = options.brokerUrl ?? broker!.url;
   const config = loadConfig(join(dir, 'demo.yaml'));
   config.uplink!.broker = brokerUrl;
+  for (const bus of config.buses) if (bus.driver === 'replay' && options.speed !== undefined) bus.speed = options.speed;
   const report = new DemoReport(print);
   const received = createWriteStream(join(dir, 'backend.jsonl'));
   const receiver = new Receiver({
@@ -56,7 +68,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
       received.write(`${line}\n`);
       report.onLine(line);
     },
-    log: (level, message) => level !== 'info' && print(`[backend] ${level}: ${message}`),
+    // Gaps are reported as they appear; events overtake telemetry by priority, so most close soon after.
+    log: (level, message) => level === 'error' && print(`[backend] ${level}: ${message}`),
   });
   await receiver.start();
 
@@ -92,8 +105,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   });
   await new Promise((resolve) => setTimeout(resolve, 300)); // the last status and responses reach the receiver
   const framesSent = bus?.ecu.sent.length ?? 0;
-  const uplinkStats = agent.uplink?.stats();
-  report.printSummary({ command, framesSent, wireBytes: uplinkStats?.wireBytesSent ?? 0, receiver: receiver.summary() });
+  const summary = receiver.summary();
+  report.printSummary({ command, framesSent, wireBytes: agent.uplink?.stats().wireBytesSent ?? 0, receiver: summary });
 
   if (options.keepRunning) {
     print('[demo] running on (Ctrl-C stops)');
@@ -106,7 +119,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<{ report: Demo
   await receiver.stop();
   received.end();
   await broker?.close();
-  return { report, command };
+  return { report, command, framesSent, receiver: summary };
 }
 
 /** Copies the demo config and DBC, writes the drive log and a command-signing key pair; returns the private key. */

@@ -2,8 +2,8 @@
  * The demo drive as a timeline of vehicle states, sampled every TICK_MS of simulated time.
  * Pure physics and scripting, no CAN: demo-log.ts turns these states into frames with the demo DBC.
  *
- * Script: unlock and get in, ignition on, city driving with stops, a highway stretch that leaves the
- * home geofence, a tyre-pressure warning that comes and goes, back to town, a passenger door opened at
+ * Script: unlock and get in, ignition on, city driving with stops, a highway stretch with an emergency
+ * braking that leaves the home geofence, a tyre-pressure warning that comes and goes, back to town, a passenger door opened at
  * a stop, a low-speed collision, ignition off, driver leaves the car unlocked (the demo then locks it
  * remotely).
  */
@@ -45,10 +45,16 @@ const EARTH_RADIUS_M = 6_371_000;
 function targetSpeed(t: number): number | null {
   if (t < 20) return null;
   if (t < 170) return cityLeg(t - 20);
+  if (t >= 250 && t < 262) return 70; // traffic slows down suddenly: an emergency braking
   if (t < 440) return t < 200 ? 50 + (t - 170) * 2.3 : 118 + 8 * Math.sin((t - 200) / 25);
   if (t < 600) return cityLeg(t - 440);
-  if (t < 640) return 32;
-  return null;
+  if (t < 620) return 32;
+  return null; // the collision at 620 s stops the car for good
+}
+
+/** Deceleration limit in m/s²: calm braking (0.29 g), except for the emergency braking on the highway. */
+function brakingMs2(t: number): number {
+  return t >= 250 && t < 256 ? 6 : 2.8;
 }
 
 /** 30 s cycles: accelerate to 50, cruise, brake to a stop at a light and wait there. */
@@ -76,9 +82,9 @@ export function* driveProfile(durationS = 680): Generator<DriveState> {
     scriptEvents(s, t);
     const target = targetSpeed(t);
     const previous = s.speedKmh;
-    if (s.crash && t < 626) s.speedKmh = Math.max(0, previous - 30);
-    else if (target === null || s.crash) s.speedKmh = Math.max(0, previous - 12 * dt * 3.6);
-    else s.speedKmh = previous + Math.max(-3.5 * 3.6 * dt, Math.min(2.5 * 3.6 * dt, target - previous));
+    if (s.crash) s.speedKmh = Math.max(0, previous - 30);
+    else if (target === null) s.speedKmh = Math.max(0, previous - 12 * dt * 3.6);
+    else s.speedKmh = previous + Math.max(-brakingMs2(t) * 3.6 * dt, Math.min(2.5 * 3.6 * dt, target - previous));
     const accelG = (s.speedKmh - previous) / 3.6 / dt / 9.81;
     s.longAccelG = t >= 620 && t < 620.3 ? -4.2 : accelG;
     s.latAccelG = s.speedKmh > 5 ? 0.05 * Math.sin(t / 7) : 0;

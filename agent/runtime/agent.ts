@@ -19,7 +19,7 @@ import { loadDbcFile } from '../decode/dbc-loader.js';
 import { Decoder } from '../decode/decoder.js';
 import { createSampleBatch } from '../decode/sample-batch.js';
 import { rulesEngineFor, signalMapFor } from '../rules/engine-from-config.js';
-import { buildFeatures, DEFAULT_FEATURES, positionSourceFor, type FeatureEvent, type FeatureSet } from '../rules/features/index.js';
+import { buildFeatures, positionSourceFor, type FeatureEvent, type FeatureSet } from '../rules/features/index.js';
 import type { RuleOutput } from '../rules/rule-output.js';
 import type { RulesEngine } from '../rules/rules-engine.js';
 import { SignalHistory } from '../rules/signal-history.js';
@@ -114,7 +114,7 @@ export class Agent {
         positionSource: positionSourceFor(canNames),
         emit: (event) => this.onFeatureEvent(event),
       },
-      (config as Config & { features?: typeof DEFAULT_FEATURES }).features ?? DEFAULT_FEATURES,
+      config.features,
       config.monitors,
     );
     this.records = new EventRecords(this.signals, () => this.features.position.record());
@@ -346,7 +346,7 @@ export class Agent {
     const updater = new RulesUpdater({
       vin: config.vehicle.vin,
       keys: config.commands.keys,
-      engine: this.engine,
+      engine: this.rulesHost(),
       monitors: config.monitors,
       setMonitors: (monitors) => this.features.setMonitors(monitors),
       signalNames: vehicleSignalNames(config),
@@ -359,6 +359,20 @@ export class Agent {
     if (version > 0) this.log('info', `rules version ${version} (from a backend update) is in force`);
     uplink.onRulesUpdate((bytes) => updater.handle(bytes).then(() => undefined));
     return updater;
+  }
+
+  /** The engine as the rules updater sees it: new states also reach the features' ignition. */
+  private rulesHost(): ConstructorParameters<typeof RulesUpdater>[0]['engine'] {
+    const { engine, features } = this;
+    return {
+      get rules() { return engine.rules; },
+      get states() { return engine.states; },
+      replaceRules(rules, states) {
+        engine.replaceRules(rules, states); // atomic: throws, changing nothing, when anything is wrong
+        if (states) features.setStates(states); // the same expressions, already compiled once by the engine
+
+      },
+    };
   }
 
   private capabilities(): string[] {

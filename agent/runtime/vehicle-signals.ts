@@ -17,6 +17,7 @@ const GNSS_GRIDS: Record<string, { unit: string; scale: number }> = {
   'Vehicle.CurrentLocation.Altitude': { unit: 'm', scale: 0.1 },
   'Vehicle.CurrentLocation.Heading': { unit: 'degrees', scale: 0.01 },
   'Vehicle.CurrentLocation.HorizontalAccuracy': { unit: 'm', scale: 0.1 },
+  'Vehicle.Speed': { unit: 'km/h', scale: 0.01 },
 };
 
 /** Grid for signals whose source resolution is unknown (derived values): 1e-3 of their unit. */

@@ -104,7 +104,7 @@ export class Connection implements SessionLink {
     } catch (err) {
       return this.malformed((err as Error).message);
     }
-    // Whatever is left is the start of a packet not complete yet.
+    // Whatever is left is the start of a packet not complete yet: refuse it before it is all buffered.
     if (!this.closed && unparsed > this.settings.maxPacketBytes) {
       this.fail(ReasonCode.PacketTooLarge, `packet larger than the maximum of ${this.settings.maxPacketBytes} bytes`);
     }
@@ -113,6 +113,9 @@ export class Connection implements SessionLink {
   private onPacket(packet: Packet): void {
     if (this.closed) return;
     this.timer?.refresh(); // any packet counts for the keep-alive
+    if ((packet.length ?? 0) > this.settings.maxPacketBytes) {
+      return this.fail(ReasonCode.PacketTooLarge, `${packet.cmd.toUpperCase()} of ${packet.length} bytes, over the maximum of ${this.settings.maxPacketBytes}`);
+    }
     try {
       this.handle(packet);
     } catch (err) {
