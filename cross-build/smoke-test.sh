@@ -112,10 +112,12 @@ for arch in "${archs[@]}"; do
 
   if [ -f "$b/app/dist/agent/cli/main.js" ]; then
     check_version() {
-      local got; got="$("$b/bin/roadlink" --version)" || return 1
+      # Through a symlink, as /usr/local/bin/roadlink is installed: the launcher must find its bundle.
+      ln -sfn "$b/bin/roadlink" "$tmp/roadlink-symlink"
+      local got; got="$("$tmp/roadlink-symlink" --version)" || return 1
       [ "$got" = "$version" ] || { echo "roadlink --version printed '$got', expected '$version'"; return 1; }
     }
-    step "roadlink --version" check_version
+    step "roadlink --version (through a symlink)" check_version
   else
     skip "roadlink --version" "the bundle has no CLI (agent/cli/main.ts not in this checkout yet)"
   fi
