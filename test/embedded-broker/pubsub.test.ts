@@ -4,7 +4,7 @@
  * Expected results are written from the MQTT 5 specification (section numbers in the test names).
  */
 import { describe, expect, it } from 'vitest';
-import type { IPubackPacket, IPublishPacket, Packet } from 'mqtt';
+import type { IPubackPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import { brokerPerTest, sleep } from './broker-fixture.js';
 import { waitFor } from '../uplink/fixtures.js';
 

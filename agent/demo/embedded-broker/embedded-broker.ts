@@ -57,6 +57,7 @@ export class EmbeddedBroker {
   private readonly connections = new Set<Connection>();
   private readonly settings: ConnectionSettings;
   private boundPort = 0;
+  private closing: Promise<void> | undefined;
 
   private constructor(private readonly options: EmbeddedBrokerOptions) {
     this.router = new Router(positive('maxQueuedMessages', options.maxQueuedMessages, 10_000));
@@ -96,8 +97,13 @@ export class EmbeddedBroker {
     return { ...this.router.counters, connections: this.connections.size, ...this.router.stats() };
   }
 
-  /** Stops listening, sends every client DISCONNECT "server shutting down" (no wills), drops all state. */
-  async close(): Promise<void> {
+  /** Stops listening (once; later calls get the same promise), sends every client DISCONNECT "server shutting down" (no wills), drops all state. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const open = [...this.connections];
     for (const connection of open) connection.shutdown();
