@@ -31,6 +31,9 @@ const MESSAGE_VALUES: Record<string, (s: DriveState, tick: number) => Record<str
   CLIMATE_STATUS: () => ({ AcActive: 0, CabinTemperature: 14 }),
 };
 
+/** Default time of the first frame: a fixed date, so that the same call always writes the same log. */
+export const DEFAULT_START_US = Date.UTC(2026, 0, 15, 8, 0, 0) * 1000;
+
 export interface DemoLogOptions {
   bus?: string;
   /** Unix time of the first frame, in microseconds. */
@@ -41,7 +44,7 @@ export interface DemoLogOptions {
 /** The demo drive as candump -L lines (one string, newline-terminated). */
 export function demoDriveLog(db: DbcDatabase, options: DemoLogOptions = {}): string {
   const bus = options.bus ?? 'can0';
-  const startUs = options.startUs ?? Date.UTC(2026, 0, 15, 8, 0, 0) * 1000;
+  const startUs = options.startUs ?? DEFAULT_START_US;
   const periodic = db.messages.filter((m) => MESSAGE_VALUES[m.name] && m.cycleTimeMs);
   const missing = Object.keys(MESSAGE_VALUES).filter((name) => !db.messages.some((m) => m.name === name));
   if (missing.length > 0) throw new Error(`demo DBC lacks messages: ${missing.join(', ')}`);

@@ -5,7 +5,7 @@
  * reference receiver printing what arrives; then a signed remote command, executed on the simulated
  * bus and confirmed by the simulated body ECU. Ends with a summary.
  */
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, parsePrivateKey } from '../commands/command-keys.js';
@@ -51,13 +51,11 @@ export interface DemoResult {
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'roadlink-demo-'));
-  mkdirSync(dir, { recursive: true });
-  const keyPem = prepareFolder(dir);
+  const { dir, config: configFile, keyPem } = prepareDemoFolder(options.dir ?? mkdtempSync(join(tmpdir(), 'roadlink-demo-')));
 
   const broker = options.brokerUrl ? undefined : await EmbeddedBroker.start({ host: '127.0.0.1', port: 0 });
   const brokerUrl = options.brokerUrl ?? broker!.url;
-  const config = loadConfig(join(dir, 'demo.yaml'));
+  const config = loadConfig(configFile);
   config.uplink!.broker = brokerUrl;
   for (const bus of config.buses) if (bus.driver === 'replay' && options.speed !== undefined) bus.speed = options.speed;
   const report = new DemoReport(print);
@@ -81,7 +79,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   print('');
 
   const started = Date.now();
-  const db = loadDbcFile(join(dir, 'demo-vehicle.dbc')).db;
+  const db = loadDbcFile(join(dir, 'demo-vehicle.dbc')).db; // the simulated ECUs encode their answers with it
   let bus: DemoBus | undefined;
   const agent = await Agent.start(config, {
     replayTimestamps: 'log',
@@ -122,16 +120,32 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   return { report, command, framesSent, receiver: summary };
 }
 
-/** Copies the demo config and DBC, writes the drive log and a command-signing key pair; returns the private key. */
-function prepareFolder(dir: string): string {
-  copyFileSync(join(EXAMPLES, 'demo-vehicle.dbc'), join(dir, 'demo-vehicle.dbc'));
-  copyFileSync(join(EXAMPLES, 'demo.yaml'), join(dir, 'demo.yaml'));
-  const { db } = loadDbcFile(join(dir, 'demo-vehicle.dbc'));
-  // The drive ended just now: its recorded times lead up to the present, played back 30x.
-  const startUs = (Date.now() - DEMO_DRIVE_S * 1000) * 1000;
-  writeFileSync(join(dir, 'demo-drive.log'), demoDriveLog(db, { startUs, durationS: DEMO_DRIVE_S }));
+export interface DemoFolder {
+  dir: string;
+  config: string;
+  log: string;
+  /** The backend's command-signing key (PEM); the configuration trusts its public half. */
+  keyPem: string;
+}
+
+/**
+ * Lays out a demo folder: the demo configuration and DBC copied from examples/demo, the drive written as
+ * demo-drive.log (the file its replay bus names), and a command-signing key pair (demo-backend.key/.pub).
+ * `startUs`: time of the drive's first frame (default: the drive ends now). `editConfig` may change the
+ * configuration text (the tests' variants).
+ */
+export function prepareDemoFolder(dir: string, options: { startUs?: number; editConfig?: (yaml: string) => string } = {}): DemoFolder {
+  mkdirSync(dir, { recursive: true });
+  const dbc = join(dir, 'demo-vehicle.dbc');
+  copyFileSync(join(EXAMPLES, 'demo-vehicle.dbc'), dbc);
+  const config = join(dir, 'demo.yaml');
+  const yaml = readFileSync(join(EXAMPLES, 'demo.yaml'), 'utf8');
+  writeFileSync(config, options.editConfig ? options.editConfig(yaml) : yaml);
+  const log = join(dir, 'demo-drive.log');
+  const startUs = options.startUs ?? (Date.now() - DEMO_DRIVE_S * 1000) * 1000;
+  writeFileSync(log, demoDriveLog(loadDbcFile(dbc).db, { startUs, durationS: DEMO_DRIVE_S }));
   const keys = generateKeyPair();
   writeFileSync(join(dir, 'demo-backend.key'), keys.privateKeyPem, { mode: 0o600 });
   writeFileSync(join(dir, 'demo-backend.pub'), keys.publicKeyPem);
-  return keys.privateKeyPem;
+  return { dir, config, log, keyPem: keys.privateKeyPem };
 }
