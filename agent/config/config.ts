@@ -1,6 +1,6 @@
 /**
  * The agent's configuration: its typed form and the reader that checks a parsed document section by
- * section. Every key is described in agent/config/REFERENCE.md.
+ * section. Every key is described in README.md (configuration reference).
  */
 import { readCommands, type CommandsConfig } from '../commands/commands-config.js';
 import { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from '../rules/features/features-config.js';

@@ -23,7 +23,7 @@
  *     geofence_dwell: 3s
  *     threshold_dwell: 0s
  *
- * Every key, with its default, is in agent/config/REFERENCE.md.
+ * Every key, with its default, is in README.md (configuration reference).
  */
 import type { ObjectReader, ValueNode } from '../../config/config-reader.js';
 import type { StatesConfig } from '../../config/sections/rules.js';
