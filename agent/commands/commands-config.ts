@@ -28,7 +28,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ValueNode } from '../config/config-reader.js';
+import { stateDir, type ValueNode } from '../config/config-reader.js';
 import { ExpressionError } from '../rules/expression/expression-parser.js';
 import { KEY_USES, parsePublicKey, type KeyUse } from './command-keys.js';
 import { compileCondition, type ConditionEnv } from './signal-condition.js';
@@ -172,7 +172,7 @@ function checkedKey(node: ValueNode, text: string | undefined): string | undefin
 function readAuditLog(node: ValueNode): AuditLogConfig {
   const r = node.object();
   const log: AuditLogConfig = {
-    path: r?.path('path', { default: DEFAULT_AUDIT_FILE }) ?? resolve(node.context.baseDir, DEFAULT_AUDIT_FILE),
+    path: r?.path('path', { default: DEFAULT_AUDIT_FILE, state: true }) ?? resolve(stateDir(node.context), DEFAULT_AUDIT_FILE),
     maxBytes: r?.byteSize('max_size', { default: 1024 * 1024, min: 4096 }) ?? 1024 * 1024,
     keep: r?.number('keep', { default: 3, integer: true, min: 0, max: 100 }) ?? 3,
   };

@@ -55,6 +55,17 @@ export interface DurationOptions extends Common<number> {
 export interface PathOptions extends Common<string> {
   /** Check that the path exists (as a file or folder) when the config is loaded. */
   mustExist?: 'file' | 'dir';
+  /** A file the agent writes (database, audit log): relative, it lands in stateDir(), not next to the config. */
+  state?: boolean;
+}
+
+/**
+ * Where relative paths of files the agent writes are resolved: systemd's state directory when the
+ * agent runs as a service with StateDirectory= (the configuration folder is read-only there), else
+ * the configuration file's folder.
+ */
+export function stateDir(context: ReadContext): string {
+  return process.env.STATE_DIRECTORY?.split(':')[0] || context.baseDir;
 }
 
 /** One value of the document with its key path. */
@@ -155,7 +166,7 @@ export class ValueNode {
     const raw = text ?? (this.present ? undefined : options.default);
     if (raw === undefined) return undefined;
     if (raw.length === 0) return this.problem('must be a path, got an empty text');
-    const absolute = isAbsolute(raw) ? raw : resolve(this.context.baseDir, raw);
+    const absolute = isAbsolute(raw) ? raw : resolve(options.state ? stateDir(this.context) : this.context.baseDir, raw);
     if (options.mustExist) {
       if (!existsSync(absolute)) return this.problem(`${options.mustExist} not found: ${absolute}`);
       const isDir = statSync(absolute).isDirectory();

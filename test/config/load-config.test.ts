@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/config/config-error.js';
 import { vehicleSignalNames } from '../../agent/config/config.js';
@@ -290,5 +290,30 @@ rules:
       "signals.Other: bus 'nobus' is not in buses (a)",
       "rules[1].name: duplicate rule name 'r'",
     ]);
+  });
+});
+
+describe('files the agent writes', () => {
+  it('go next to the configuration, or into systemd\'s state directory when the agent runs as a service', () => {
+    const path = configFile(minimal('storage: { path: data/roadlink.db }\n'));
+    const saved = process.env.STATE_DIRECTORY;
+    try {
+      delete process.env.STATE_DIRECTORY;
+      expect(loadConfig(path).storage.path).toBe(join(dirname(path), 'data/roadlink.db'));
+      process.env.STATE_DIRECTORY = '/var/lib/roadlink:/var/lib/other';
+      const config = loadConfig(path);
+      expect(config.storage.path).toBe('/var/lib/roadlink/data/roadlink.db');
+      expect(config.commands.auditLog.path).toBe('/var/lib/roadlink/commands-audit.jsonl');
+      // A DBC is read, not written: it stays relative to the configuration.
+      expect(config.buses[0].dbc[0]).toBe(DBC);
+    } finally {
+      if (saved === undefined) delete process.env.STATE_DIRECTORY;
+      else process.env.STATE_DIRECTORY = saved;
+    }
+  });
+
+  it("refuses synchronous: off (a power cut could corrupt the store)", () => {
+    const error = problems(configFile(minimal('storage: { synchronous: "off" }\n')));
+    expect(error.message).toMatch(/storage\.synchronous: .*normal.*full/);
   });
 });

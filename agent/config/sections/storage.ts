@@ -1,8 +1,9 @@
 /** `storage:` — the SQLite store-and-forward buffer. */
 import { join } from 'node:path';
-import type { ValueNode } from '../config-reader.js';
+import { stateDir, type ValueNode } from '../config-reader.js';
 
-export const SYNCHRONOUS_MODES = ['off', 'normal', 'full'] as const;
+/** No 'off': a power cut could then corrupt the database, and nothing stored may be lost. */
+export const SYNCHRONOUS_MODES = ['normal', 'full'] as const;
 
 export interface StorageConfig {
   /** Database file (absolute). */
@@ -20,7 +21,7 @@ export interface StorageConfig {
 export function readStorage(node: ValueNode): StorageConfig {
   const r = node.object();
   const storage: StorageConfig = {
-    path: r?.path('path', { default: 'roadlink.db' }) ?? join(node.context.baseDir, 'roadlink.db'),
+    path: r?.path('path', { default: 'roadlink.db', state: true }) ?? join(stateDir(node.context), 'roadlink.db'),
     quotaBytes: r?.byteSize('quota', { default: 256e6, min: 1e6 }) ?? 256e6,
     commitIntervalMs: r?.duration('commit_interval', { default: 1000, minMs: 10 }) ?? 1000,
     commitRows: r?.number('commit_rows', { default: 5000, integer: true, min: 1 }) ?? 5000,
