@@ -2,10 +2,11 @@
 # Receive throughput on vcan0 under a flood (cangen -g 0 -L 8 -i for N seconds), inside the vcan VM.
 # Each round runs candump (C, the reference) and one reader side by side on the same flood and
 # compares what each received with what was sent (vcan0 tx_packets). Rounds: candump alone, then
-# each reader of throughput-reader.mjs. A measurement, not a test: it prints figures, exits 0.
+# the readers of throughput-reader.mjs in turn, REPEAT times (the VM shares the host's CPUs, so
+# single rounds are noisy); the summary gives each reader's median. A measurement, not a test.
 # Usage (host): npm run build && test/vcan/run.sh -- test/vcan/throughput.sh [seconds=5] [reader...]
 #   readers: addon (plain socketcan addon channel), addon-ts (with kernel timestamps, as the driver
-#   opens it), driver (drivers/socketcan, from dist/); default: all three.
+#   opens it), driver (drivers/socketcan, from dist/); default: all three. REPEAT (default 3).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -13,6 +14,7 @@ secs=${1:-5}
 shift || true
 readers=("$@")
 [ ${#readers[@]} -gt 0 ] || readers=(addon addon-ts driver)
+repeat=${REPEAT:-3}
 iface=vcan0
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -31,23 +33,29 @@ done
 # Sockets without filters on the interface, from the kernel's receive list: a reader is ready
 # (its socket bound) once this count has grown.
 receivers() { awk -v d="$iface" '$1 == d' /proc/net/can/rcvlist_all | wc -l; }
-wait_receivers() {
-  for _ in $(seq 600); do [ "$(receivers)" -ge "$1" ] && return 0; sleep 0.1; done
+wait_receivers() { # <count> <pid of the reader that should bind>
+  for _ in $(seq 600); do
+    [ "$(receivers)" -ge "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || { echo "throughput: a reader exited before binding to $iface" >&2; exit 1; }
+    sleep 0.1
+  done
   echo "throughput: a reader did not bind to $iface within 60 s" >&2; exit 1
 }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f%%", 100 * a / b; else printf "n/a" }'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "vcan throughput: cangen $iface -g 0 -L 8 -i for ${secs}s per round, $(nproc) CPUs, kernel $(uname -r)"
-for reader in none "${readers[@]}"; do
+# One flood with candump and, unless "none", one reader; prints the round and records its figures.
+declare -A ratios rates
+round() {
+  local reader=$1 base dump_pid reader_pid= tx0 tx1 sent got_c drops_c got_r
   base=$(receivers)
   candump -d "$iface" >"$tmp/candump.out" &
   dump_pid=$!
-  wait_receivers $((base + 1))
-  reader_pid=
+  wait_receivers $((base + 1)) $dump_pid
   if [ "$reader" != none ]; then
     node "$here/throughput-reader.mjs" "$reader" "$iface" >"$tmp/reader.out" &
     reader_pid=$!
-    wait_receivers $((base + 2))
+    wait_receivers $((base + 2)) $reader_pid
   fi
 
   tx0=$(cat /sys/class/net/$iface/statistics/tx_packets)
@@ -61,9 +69,21 @@ for reader in none "${readers[@]}"; do
   drops_c=$(sed -n 's/.*(total drops \([0-9]*\)).*/\1/p' "$tmp/candump.out" | tail -n 1)
   echo "round ${reader/none/candump alone}: sent $sent frames ($((sent / secs)) frames/s)"
   echo "  candump (C): received $got_c frames ($(pct "$got_c" "$sent") of sent, $((got_c / secs)) frames/s), socket drops ${drops_c:-0}"
-  if [ -n "$reader_pid" ]; then
-    kill -TERM $reader_pid && wait $reader_pid || true
-    got_r=$(sed -n 's/^frames //p' "$tmp/reader.out")
-    echo "  $reader: received ${got_r:-?} frames ($(pct "${got_r:-0}" "$sent") of sent, $(pct "${got_r:-0}" "$got_c") of candump, $((${got_r:-0} / secs)) frames/s)"
-  fi
+  [ -n "$reader_pid" ] || return 0
+  kill -TERM $reader_pid && wait $reader_pid || true
+  got_r=$(sed -n 's/^frames //p' "$tmp/reader.out")
+  got_r=${got_r:-0}
+  echo "  $reader: received $got_r frames ($(pct "$got_r" "$sent") of sent, $(pct "$got_r" "$got_c") of candump, $((got_r / secs)) frames/s)"
+  ratios[$reader]+=" $(awk -v a="$got_r" -v b="$got_c" 'BEGIN { printf "%.1f", (b > 0) ? 100 * a / b : 0 }')"
+  rates[$reader]+=" $((got_r / secs))"
+}
+
+echo "vcan throughput: cangen $iface -g 0 -L 8 -i for ${secs}s per round, $repeat rounds per reader, $(nproc) CPUs, kernel $(uname -r)"
+round none
+for _ in $(seq "$repeat"); do
+  for reader in "${readers[@]}"; do round "$reader"; done
+done
+echo "summary (median of $repeat rounds; goal for the driver: >= 90% of candump):"
+for reader in "${readers[@]}"; do
+  echo "  $reader: $(echo "${ratios[$reader]}" | median)% of candump (rounds:${ratios[$reader]}), $(echo "${rates[$reader]}" | median) frames/s"
 done
