@@ -6,6 +6,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from './cli-options.js';
 import { BROKER_ARGS, BROKER_ARGS_USAGE, brokerOptionsFromArgs, BrokerOptionsError } from '../uplink/broker-options.js';
 import { describeSummary, Receiver } from '../uplink/receiver.js';
 
@@ -33,8 +34,6 @@ export interface BackendIo {
   /** Stops the receiver (the CLI wires SIGINT/SIGTERM to it). */
   signal?: AbortSignal;
 }
-
-class UsageError extends Error {}
 
 function parseOptions(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -72,21 +71,9 @@ function parseOptions(argv: string[]) {
 /** Runs `roadlink backend`; resolves to the exit code once stopped. */
 export async function runBackend(argv: string[], io: BackendIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const { stderr } = io;
-  let options: Exclude<ReturnType<typeof parseOptions>, 'help'>;
-  try {
-    const parsed = parseOptions(argv);
-    if (parsed === 'help') {
-      io.stdout.write(usage);
-      return 0;
-    }
-    options = parsed;
-  } catch (e) {
-    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      stderr.write(`roadlink backend: ${(e as Error).message}\n(roadlink backend --help for usage)\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const parsed = parseCommandLine('backend', usage, () => parseOptions(argv), io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
 
   let file: WriteStream | undefined;
   if (options.out) {

@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from './cli-options.js';
 import { CommandState, type CommandResponse } from '../../proto/gen/roadlink.js';
 import { loadSigningKey, sendCommand } from '../commands/command-client.js';
 import { stateName } from '../commands/command-processor.js';
@@ -37,8 +38,6 @@ export interface CommandSendIo {
   stdout: Writable;
   stderr: Writable;
 }
-
-class UsageError extends Error {}
 
 function parseOptions(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -105,21 +104,9 @@ export function responseLine(response: CommandResponse): string {
 }
 
 export async function runCommandSend(argv: string[], io: CommandSendIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let options: Exclude<ReturnType<typeof parseOptions>, 'help'>;
-  try {
-    const parsed = parseOptions(argv);
-    if (parsed === 'help') {
-      io.stdout.write(usage);
-      return 0;
-    }
-    options = parsed;
-  } catch (error) {
-    if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`roadlink command: ${(error as Error).message}\n(roadlink command --help for usage)\n`);
-      return 2;
-    }
-    throw error;
-  }
+  const parsed = parseCommandLine('command', usage, () => parseOptions(argv), io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   let key;
   try {
     key = loadSigningKey(options.keyFile, options.keyId);

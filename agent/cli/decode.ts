@@ -12,6 +12,7 @@ import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { DbcError, formatWarning, loadDbcFile, type DbcDatabase } from '../decode/dbc-loader.js';
 import { Decoder, type DecoderBinding } from '../decode/decoder.js';
 import { createSampleBatch } from '../decode/sample-batch.js';
+import { parseCommandLine, UsageError } from './cli-options.js';
 import { DecodeJsonlWriter } from './decode-jsonl.js';
 
 export const usage = `usage: roadlink decode --dbc FILE [--dbc FILE ...] [--bus NAME=FILE ...] [LOG | -]
@@ -36,7 +37,6 @@ export interface DecodeIo {
 }
 
 /** Bad command line (exit 2). */
-class UsageError extends Error {}
 /** Input that cannot be used: missing or unreadable log (exit 1; unusable DBC files throw DbcError). */
 class InputError extends Error {}
 
@@ -108,25 +108,18 @@ function openLog(log: string, stdin: Readable): Readable {
 /** Runs `roadlink decode`; resolves to the process exit code. */
 export async function runDecode(argv: string[], io: DecodeIo = process): Promise<number> {
   const { stdout, stderr } = io;
-  let options: Options | 'help';
+  const parsed = parseCommandLine('decode', usage, () => parseOptions(argv), io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
   let bindings: DecoderBinding[];
   let input: Readable;
   try {
-    options = parseOptions(argv);
-    if (options === 'help') {
-      stdout.write(usage);
-      return 0;
-    }
     bindings = loadBindings(options, stderr);
     input = openLog(options.log, io.stdin);
   } catch (e) {
     if (e instanceof DbcError || e instanceof InputError) {
       stderr.write(`roadlink decode: ${e.message}\n`);
       return 1;
-    }
-    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      stderr.write(`roadlink decode: ${(e as Error).message}\n(roadlink decode --help for usage)\n`);
-      return 2;
     }
     throw e;
   }

@@ -1,5 +1,7 @@
 /** `roadlink demo` (what `npm start` runs): the whole system on this machine; see agent/demo/demo-runner.ts. */
 import { parseArgs } from 'node:util';
+import { parseCommandLine, type CliIo } from './cli-options.js';
+import { CommandState } from '../../proto/gen/roadlink.js';
 import { runDemo } from '../demo/demo-runner.js';
 
 export const usage = `usage: roadlink demo [options]
@@ -16,21 +18,17 @@ options:
   -h, --help         this help
 `;
 
-export async function runDemoCli(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { dir: { type: 'string' }, broker: { type: 'string' }, 'keep-running': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    process.stderr.write(`roadlink demo: ${(err as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const { command } = await runDemo({ dir: values.dir, brokerUrl: values.broker, keepRunning: values['keep-running'] });
-  return command.final ? 0 : 1;
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { dir: { type: 'string' }, broker: { type: 'string' }, 'keep-running': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  return values.help ? ('help' as const) : { dir: values.dir, brokerUrl: values.broker, keepRunning: values['keep-running'] };
+}
+
+export async function runDemoCli(argv: string[], io: CliIo = process): Promise<number> {
+  const parsed = parseCommandLine('demo', usage, () => parseOptions(argv), io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { command } = await runDemo(parsed.options);
+  return command.final?.state === CommandState.COMMAND_STATE_SUCCEEDED ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * replayed log has been played and uploaded).
  */
 import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError, type CliIo } from './cli-options.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
 import { DbcError } from '../decode/dbc-loader.js';
@@ -22,64 +23,56 @@ options:
   -h, --help             this help
 `;
 
-export async function runAgentCli(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string' },
-        broker: { type: 'string' },
-        'log-timestamps': { type: 'boolean' },
-        'exit-at-end': { type: 'boolean' },
-        'stats-interval': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`roadlink run: ${(err as Error).message}\n\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  if (!values.config) {
-    process.stderr.write(`roadlink run: --config FILE is required\n\n${usage}`);
-    return 2;
-  }
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      broker: { type: 'string' },
+      'log-timestamps': { type: 'boolean' },
+      'exit-at-end': { type: 'boolean' },
+      'stats-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return 'help' as const;
+  if (!values.config) throw new UsageError('--config FILE is required');
   const statsS = Number(values['stats-interval'] ?? 60);
-  if (!Number.isFinite(statsS) || statsS < 0) {
-    process.stderr.write(`roadlink run: --stats-interval wants a number of seconds, got '${values['stats-interval']}'\n`);
-    return 2;
-  }
+  if (!Number.isFinite(statsS) || statsS < 0) throw new UsageError(`--stats-interval wants a number of seconds, got '${values['stats-interval']}'`);
+  return { config: values.config, broker: values.broker, logTimestamps: values['log-timestamps'] === true, exitAtEnd: values['exit-at-end'] === true, statsS };
+}
+
+export async function runAgentCli(argv: string[], io: CliIo = process): Promise<number> {
+  const parsed = parseCommandLine('run', usage, () => parseOptions(argv), io);
+  if ('exitCode' in parsed) return parsed.exitCode;
+  const { options } = parsed;
 
   let agent: Agent;
   try {
-    const config = loadConfig(values.config);
-    if (values.broker) {
+    const config = loadConfig(options.config);
+    if (options.broker) {
       if (!config.uplink) {
-        process.stderr.write(`roadlink run: --broker: ${values.config} has no uplink: section to use it with\n`);
+        io.stderr.write(`roadlink run: --broker: ${options.config} has no uplink: section to use it with\n`);
         return 2;
       }
-      config.uplink.broker = values.broker;
+      config.uplink.broker = options.broker;
     }
-    agent = await Agent.start(config, { replayTimestamps: values['log-timestamps'] ? 'log' : 'wall', log: stderrLogger(config.logLevel) });
+    agent = await Agent.start(config, { replayTimestamps: options.logTimestamps ? 'log' : 'wall', log: stderrLogger(config.logLevel, io.stderr) });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof DbcError) {
-      process.stderr.write(`roadlink run: ${err.message}\n`);
+      io.stderr.write(`roadlink run: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
 
-  const log = stderrLogger(agent.config.logLevel);
-  const statsTimer = statsS > 0 ? setInterval(() => log('info', `stats ${JSON.stringify(agent.stats())}`), statsS * 1000) : undefined;
+  const log = stderrLogger(agent.config.logLevel, io.stderr);
+  const statsTimer = options.statsS > 0 ? setInterval(() => log('info', `stats ${JSON.stringify(agent.stats())}`), options.statsS * 1000) : undefined;
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const reason = await Promise.race([stopped, values['exit-at-end'] ? agent.replaysEnded.then(() => agent.drained()).then(() => 'end of replay') : new Promise<string>(() => {})]);
+  const reason = await Promise.race([stopped, options.exitAtEnd ? agent.replaysEnded.then(() => agent.drained()).then(() => 'end of replay') : new Promise<string>(() => {})]);
   clearInterval(statsTimer);
   log('info', `stopping (${reason})`);
   await agent.stop();

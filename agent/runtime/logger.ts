@@ -5,8 +5,8 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, t
 
 export type Logger = (level: LogLevel, message: string) => void;
 
-export function stderrLogger(threshold: LogLevel = 'info'): Logger {
+export function stderrLogger(threshold: LogLevel = 'info', stream: { write(text: string): unknown } = process.stderr): Logger {
   return (level, message) => {
-    if (RANK[level] <= RANK[threshold]) process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+    if (RANK[level] <= RANK[threshold]) stream.write(`${new Date().toISOString()} ${level} ${message}\n`);
   };
 }
