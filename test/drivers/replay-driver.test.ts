@@ -68,7 +68,8 @@ describe('ReplayDriver timing', () => {
     // Each frame reaches the sink after its scaled log time since open(), and not much later
     // (5 ms batching + timer and scheduling slack on a shared machine).
     const late = frames.map((f) => f.atMs - startMs - (f.timeUs - T0) / 1000 / 10);
-    expect(Math.min(...late)).toBeGreaterThanOrEqual(0);
+    // (-1: the test's clock and the driver's are read at different instants, to the millisecond.)
+    expect(Math.min(...late)).toBeGreaterThanOrEqual(-1);
     expect(Math.max(...late)).toBeLessThan(100);
     expect(driver.stats()).toEqual({ framesIn: 201, framesOut: 0, errorFrames: 0, badInput: 0 });
   });
