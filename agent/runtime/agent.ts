@@ -30,7 +30,7 @@ import { signalTableId } from '../uplink/checkin.js';
 import { Uplink } from '../uplink/uplink.js';
 import { AGENT_VERSION } from './version.js';
 import { AuditLog } from '../commands/audit-log.js';
-import { compileCommandCatalog } from '../commands/command-catalog.js';
+import { compileCommandCatalog, type CommandCatalog } from '../commands/command-catalog.js';
 import { CommandProcessor } from '../commands/command-processor.js';
 import { EngineLiveSignals } from '../commands/live-signals.js';
 import { RulesUpdater } from '../commands/rules-update.js';
@@ -82,7 +82,9 @@ export class Agent {
     this.log = options.log ?? stderrLogger(config.logLevel);
     const bindings = config.buses.map((bus) => ({ bus: bus.name, databases: bus.dbc.map((file) => this.loadDbc(file)) }));
     this.decoder = new Decoder(bindings);
-    const history = new SignalHistory(config.signals.length + 16);
+    // Checked before anything is opened: a command naming an unknown DBC signal is a configuration error.
+    const catalog = config.uplink ? this.compileCatalog(bindings) : undefined;
+    const history = new SignalHistory(vehicleSignalNames(config).length);
     this.engine = rulesEngineFor(config, this.ruleOutput(), history);
     this.live = new EngineLiveSignals(this.engine);
     this.signalMap = signalMapFor(config, this.engine, this.decoder.signals);
@@ -128,7 +130,7 @@ export class Agent {
     });
     if (this.uplink) {
       this.audit = new AuditLog(config.commands.auditLog, (message) => this.log('error', `audit log: ${message}`));
-      this.commands = this.createCommandProcessor(this.uplink, bindings);
+      this.commands = this.createCommandProcessor(this.uplink, catalog!);
       this.rulesUpdater = this.createRulesUpdater(this.uplink);
     }
   }
@@ -136,7 +138,12 @@ export class Agent {
   /** Builds the agent from a checked configuration and starts every part. */
   static async start(config: Config, options: AgentOptions = {}): Promise<Agent> {
     const agent = new Agent(config, options);
-    await agent.open();
+    try {
+      await agent.open();
+    } catch (err) {
+      await agent.stop().catch(() => {}); // the store and the uplink are open already
+      throw err;
+    }
     return agent;
   }
 
@@ -317,15 +324,19 @@ export class Agent {
     });
   }
 
-  private createCommandProcessor(uplink: Uplink, bindings: ConstructorParameters<typeof Decoder>[0]): CommandProcessor {
+  private compileCatalog(bindings: ConstructorParameters<typeof Decoder>[0]): CommandCatalog {
     const { config } = this;
-    const catalog = compileCommandCatalog(config.commands.catalog, {
+    return compileCommandCatalog(config.commands.catalog, {
       bindings,
       signals: config.signals,
       signalNames: vehicleSignalNames(config),
       states: config.states,
       profile: vehicleProfileFields(config.vehicle),
     });
+  }
+
+  private createCommandProcessor(uplink: Uplink, catalog: CommandCatalog): CommandProcessor {
+    const { config } = this;
     const processor = new CommandProcessor({
       vin: config.vehicle.vin,
       config: config.commands,
