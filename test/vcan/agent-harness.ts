@@ -11,6 +11,18 @@ import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
 import { SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
 import { Event } from '../../proto/gen/roadlink.js';
 
+/** Corpus logs (GPL-3.0, read in place) with their DBC and cantools' reference decode. */
+export const KONA = {
+  log: 'logs/eldominio/kona/turnonlog.log',
+  dbc: 'dbc/opendbc/hyundai_can.dbc',
+  reference: 'reference/kona_turnonlog.hyundai_can.cantools.jsonl.gz',
+};
+export const YARIS = {
+  log: 'logs/eldominio/yaris09/steering.log',
+  dbc: 'dbc/opendbc/toyota_iQ_2009_can.dbc',
+  reference: 'reference/yaris09_steering.toyota_iQ_2009_can.cantools.jsonl.gz',
+};
+
 export const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
