@@ -12,6 +12,7 @@
  * and 29-bit sets) until the filters fit: the kernel then passes a superset, and the plan says it
  * is not exact so that the driver drops the extra frames itself.
  */
+import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
 
 export const CAN_EFF_FLAG = 0x80000000;
 export const CAN_SFF_MASK = 0x000007ff;
@@ -85,5 +86,33 @@ function groups(ids: Set<number>, dropped: number): Set<number> {
   const keep = ~lowBits(dropped) >>> 0;
   const out = new Set<number>();
   for (const id of ids) out.add((id & keep) >>> 0);
+  return out;
+}
+
+/** Key of an ID in the set of wanted IDs: 29-bit IDs are offset by 2^29, so they never meet 11-bit ones. */
+export function wantedKey(id: number, extended: boolean): number {
+  return extended ? id + 0x20000000 : id;
+}
+
+/**
+ * Removes the frames at [from, batch.count) whose ID is not in `wanted` (keys of wantedKey), for
+ * filters that pass more than asked for; error frames stay. Returns the new count (not stored).
+ */
+export function dropUnwanted(batch: FrameBatch, from: number, wanted: ReadonlySet<number>): number {
+  const { id, len, flags, bus, timeUs, data } = batch;
+  let out = from;
+  for (let i = from; i < batch.count; i++) {
+    const f = flags[i];
+    if (!(f & FrameFlag.ERROR) && !wanted.has(wantedKey(id[i], (f & FrameFlag.EXTENDED) !== 0))) continue;
+    if (out !== i) {
+      id[out] = id[i];
+      len[out] = len[i];
+      flags[out] = f;
+      bus[out] = bus[i];
+      timeUs[out] = timeUs[i];
+      data.copyWithin(out * FRAME_STRIDE, i * FRAME_STRIDE, i * FRAME_STRIDE + len[i]);
+    }
+    out++;
+  }
   return out;
 }

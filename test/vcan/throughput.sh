@@ -5,15 +5,17 @@
 # the readers of throughput-reader.mjs in turn, REPEAT times (the VM shares the host's CPUs, so
 # single rounds are noisy); the summary gives each reader's median. A measurement, not a test.
 # Usage (host): npm run build && test/vcan/run.sh -- test/vcan/throughput.sh [seconds=5] [reader...]
-#   readers: addon (plain socketcan addon channel), addon-ts (with kernel timestamps, as the driver
-#   opens it), driver (drivers/socketcan, from dist/); default: all three. REPEAT (default 3).
+#   readers (throughput-reader.mjs): addon (plain socketcan addon channel), addon-ts (with kernel
+#   timestamps), native (the project's native reader alone), driver-addon / driver-native (the
+#   SocketCanDriver on either backend, from dist/), driver (backend auto); default: addon
+#   driver-addon native driver-native. REPEAT (default 3). RCVBUF: see throughput-reader.mjs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 secs=${1:-5}
 shift || true
 readers=("$@")
-[ ${#readers[@]} -gt 0 ] || readers=(addon addon-ts driver)
+[ ${#readers[@]} -gt 0 ] || readers=(addon driver-addon native driver-native)
 repeat=${REPEAT:-3}
 iface=vcan0
 tmp=$(mktemp -d)
@@ -21,13 +23,18 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 [ -e /sys/class/net/$iface ] || { echo "throughput: no $iface: run it in the VM (test/vcan/run.sh -- $0)" >&2; exit 1; }
 for r in "${readers[@]}"; do
-  if [ "$r" = driver ]; then
+  case $r in driver*|native)
     built=$repo/dist/drivers/socketcan/socketcan-driver.js
     [ -f "$built" ] || { echo "throughput: $built missing: run npm run build first" >&2; exit 1; }
     if [ -n "$(find "$repo/drivers/socketcan" "$repo/drivers/can" -name '*.ts' -newer "$built")" ]; then
       echo "throughput: $built is older than drivers/: run npm run build first" >&2; exit 1
-    fi
-  fi
+    fi ;;
+  esac
+  case $r in *native)
+    addon=$repo/drivers/socketcan/native/build/Release/roadlink_can.node
+    [ -f "$addon" ] && [ "$addon" -nt "$repo/drivers/socketcan/native/can_socket.c" ] \
+      || { echo "throughput: $addon missing or older than its source: run npm run build:native first" >&2; exit 1; } ;;
+  esac
 done
 
 # Sockets without filters on the interface, from the kernel's receive list: a reader is ready
@@ -47,7 +54,7 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print (NR 
 # One flood with candump and, unless "none", one reader; prints the round and records its figures.
 declare -A ratios rates
 round() {
-  local reader=$1 base dump_pid reader_pid= tx0 tx1 sent got_c drops_c got_r
+  local reader=$1 base dump_pid reader_pid= tx0 tx1 sent got_c drops_c got_r drops_r
   base=$(receivers)
   candump -d "$iface" >"$tmp/candump.out" &
   dump_pid=$!
@@ -73,7 +80,8 @@ round() {
   kill -TERM $reader_pid && wait $reader_pid || true
   got_r=$(sed -n 's/^frames //p' "$tmp/reader.out")
   got_r=${got_r:-0}
-  echo "  $reader: received $got_r frames ($(pct "$got_r" "$sent") of sent, $(pct "$got_r" "$got_c") of candump, $((got_r / secs)) frames/s)"
+  drops_r=$(sed -n 's/^drops //p' "$tmp/reader.out")
+  echo "  $reader: received $got_r frames ($(pct "$got_r" "$sent") of sent, $(pct "$got_r" "$got_c") of candump, $((got_r / secs)) frames/s)${drops_r:+, socket drops $drops_r}"
   ratios[$reader]+=" $(awk -v a="$got_r" -v b="$got_c" 'BEGIN { printf "%.1f", (b > 0) ? 100 * a / b : 0 }')"
   rates[$reader]+=" $((got_r / secs))"
 }
