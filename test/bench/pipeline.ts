@@ -21,15 +21,14 @@
  *
  * Run: npx tsc -p . && node dist/test/bench/run.js pipeline
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../agent/config/load-config.js';
 import { Agent } from '../../agent/runtime/agent.js';
-import { createFrameBatch, FRAME_STRIDE, type FrameBatch } from '../../drivers/can/frame-batch.js';
-import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { feedDrivers, type FeedDriver } from '../helpers/bench-feed-driver.js';
+import { logBatches } from '../helpers/bench-frames.js';
 import { filesystemOf, procIo, runJsonChild } from '../helpers/bench-process.js';
 import { corpusFile } from '../helpers/corpus.js';
 
@@ -118,32 +117,6 @@ storage: { path: ${JSON.stringify(join(dir, 'pipeline.db'))}, quota: 1GB }
 `;
 }
 
-// --- input ---------------------------------------------------------------------------------------
-
-/** The log parsed once into batches of `size` frames (copies: the parser reuses its batch). */
-function parseLog(path: string, size: number): { batches: FrameBatch[]; frames: number; spanUs: number } {
-  const batches: FrameBatch[] = [];
-  const parser = new CandumpParser(createFrameBatch(size), (b) => {
-    const copy = createFrameBatch(b.count, b.busNames);
-    copy.count = b.count;
-    copy.bus.set(b.bus.subarray(0, b.count));
-    copy.id.set(b.id.subarray(0, b.count));
-    copy.len.set(b.len.subarray(0, b.count));
-    copy.flags.set(b.flags.subarray(0, b.count));
-    copy.timeUs.set(b.timeUs.subarray(0, b.count));
-    copy.data.set(b.data.subarray(0, b.count * FRAME_STRIDE));
-    batches.push(copy);
-  });
-  parser.push(readFileSync(path));
-  parser.end();
-  const first = batches[0].timeUs[0];
-  const lastBatch = batches[batches.length - 1];
-  const frames = batches.reduce((sum, b) => sum + b.count, 0);
-  const spanUs = lastBatch.timeUs[lastBatch.count - 1] - first;
-  // The next pass starts one mean frame gap after this one ends.
-  return { batches, frames, spanUs: spanUs + Math.round(spanUs / frames) };
-}
-
 // --- one measurement (child process) -------------------------------------------------------------
 
 interface Result {
@@ -170,7 +143,9 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 async function measure(batchSize: number, dir: string): Promise<Result> {
   const log = corpusFile('logs/eldominio/kona/turnonlog.log');
   const dbc = corpusFile('dbc/opendbc/hyundai_can.dbc');
-  const input = parseLog(log, batchSize);
+  const input = logBatches(log, batchSize);
+  // Each pass starts one mean frame gap after the previous one ends.
+  const passUs = input.spanUs + Math.round(input.spanUs / input.frames);
   const passes = Math.ceil(TARGET_FRAMES / input.frames);
   const inputRssMiB = process.memoryUsage().rss / 1048576;
   const config = parseConfig(configYaml(dir, dbc, log), { baseDir: dir });
@@ -186,7 +161,7 @@ async function measure(batchSize: number, dir: string): Promise<Result> {
   const cpu0 = process.cpuUsage();
   for (let pass = 0; pass < passes; pass++) {
     for (const batch of input.batches) {
-      if (pass > 0) for (let i = 0; i < batch.count; i++) batch.timeUs[i] += input.spanUs;
+      if (pass > 0) for (let i = 0; i < batch.count; i++) batch.timeUs[i] += passUs;
       feed.feed(batch);
       await turn();
     }
