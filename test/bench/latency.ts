@@ -216,13 +216,14 @@ export async function collisionLatency(): Promise<void> {
     ['    post_window: 5s\n', '    post_window: 100ms\n    cooldown: 100ms\n'],
   ]);
   let waiting: { timeMs: number; resolve: (atMs: number) => void } | undefined;
-  const backend = await backendProcess(broker.url, (line, atMs) => {
-    if (!waiting || !line.includes('"collision"')) return;
-    const json = JSON.parse(line) as { type: string; time?: string };
-    if (json.type === 'event' && json.time !== undefined && Math.abs(Date.parse(json.time) - waiting.timeMs) <= 1) waiting.resolve(atMs);
-  });
+  let backend: Awaited<ReturnType<typeof backendProcess>> | undefined;
   let agent: Agent | undefined;
   try {
+    backend = await backendProcess(broker.url, (line, atMs) => {
+      if (!waiting || !line.includes('"collision"')) return;
+      const json = JSON.parse(line) as { type: string; time?: string };
+      if (json.type === 'event' && json.time !== undefined && Math.abs(Date.parse(json.time) - waiting.timeMs) <= 1) waiting.resolve(atMs);
+    });
     const config = demo.config();
     config.uplink!.broker = broker.url;
     let feed!: FeedDriver;
@@ -275,12 +276,12 @@ export async function collisionLatency(): Promise<void> {
     console.log(`(b) collision frame → receiver line, ${sorted.length} collisions (after ${WARM_UP_COLLISIONS} warm-up; ${collisions} counted by the feature, ${timeouts} not printed within 5 s), demo drive playing at its recorded pace`);
     console.log(`(b) collision latency: p50 ${ms(percentile(sorted, 0.5))}, p99 ${ms(percentile(sorted, 0.99))}, max ${ms(sorted[sorted.length - 1])}, mean ${ms(mean)}, min ${ms(sorted[0])}`);
     const ackSorted = acks.filter((a) => !Number.isNaN(a)).sort((a, b) => a - b);
+    console.log(`(b) of which frame → broker PUBACK of the collision record: p50 ${ms(percentile(ackSorted, 0.5))}, p99 ${ms(percentile(ackSorted, 0.99))}, max ${ms(ackSorted[ackSorted.length - 1])} (${ackSorted.length} seen before the line)`);
     const load = loadavg()[0].toFixed(1);
     console.log(`(b) agent process event-loop stalls over 20 ms: ${stalls.offCpu} off-CPU (not scheduled, or blocked in a system call), ${stalls.busy} busy (work on the loop); longest ${ms(stalls.longestMs)}; load average ${load} on ${cpus().length} cores`);
-    console.log(`(b) of which frame → broker PUBACK of the collision record: p50 ${ms(percentile(ackSorted, 0.5))}, p99 ${ms(percentile(ackSorted, 0.99))}, max ${ms(ackSorted[ackSorted.length - 1])} (${ackSorted.length} seen before the line)`);
   } finally {
     await agent?.stop();
-    await backend.stop();
+    await backend?.stop();
     demo.dispose();
     await broker.dispose();
   }
