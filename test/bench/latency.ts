@@ -36,7 +36,7 @@ import { Receiver } from '../../agent/uplink/receiver.js';
 import { WINDOW_FIELDS } from '../../agent/uplink/message-json.js';
 import { createFrameBatch, pushFrame } from '../../drivers/can/frame-batch.js';
 import { wallClockUs } from '../../drivers/can/wall-clock.js';
-import { benchDemo, type YamlEdit } from '../helpers/bench-demo.js';
+import { benchDemo, type BenchDemo, type YamlEdit } from '../helpers/bench-demo.js';
 import { feedDrivers, type FeedDriver } from '../helpers/bench-feed-driver.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 
@@ -50,6 +50,14 @@ const quiet: AgentOptions['log'] = (level, message) => {
   if (level === 'error') process.stderr.write(`latency bench agent: ${message}\n`);
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A fresh mosquitto for a benchmark on `demo` (whose folder goes if the broker does not start). */
+function brokerFor(demo: BenchDemo): Promise<Mosquitto> {
+  return Mosquitto.start().catch((err: Error) => {
+    demo.dispose();
+    throw err;
+  });
+}
 
 async function until(what: string, done: () => boolean, timeoutMs = 60_000, pollMs = 5): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -102,8 +110,8 @@ async function payloadCounter(url: string) {
 }
 
 export async function bytesPerSample(label: string, edits: YamlEdit[]): Promise<void> {
-  const broker = await Mosquitto.start();
   const demo = benchDemo(edits);
+  const broker = await brokerFor(demo);
   try {
     const config = demo.config();
     config.uplink!.broker = broker.url;
@@ -210,11 +218,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function collisionLatency(): Promise<void> {
-  const broker = await Mosquitto.start();
   const demo = benchDemo([
     [/speed: 30\b/, 'speed: 1\n    loop: true'],
     ['    post_window: 5s\n', '    post_window: 100ms\n    cooldown: 100ms\n'],
   ]);
+  const broker = await brokerFor(demo);
   let waiting: { timeMs: number; resolve: (atMs: number) => void } | undefined;
   let backend: Awaited<ReturnType<typeof backendProcess>> | undefined;
   let agent: Agent | undefined;
@@ -290,12 +298,12 @@ export async function collisionLatency(): Promise<void> {
 // --- (c) upload throughput -----------------------------------------------------------------------
 
 export async function uploadThroughput(label: string, edits: YamlEdit[]): Promise<void> {
-  const broker = await Mosquitto.start();
   const names = benchDemo([]);
   const catalog = names.config().signals.map((s) => s.name);
   names.dispose();
   const record: YamlEdit = ['\nrules:\n', `\nrules:\n  - name: record_all\n    type: regular\n    period: 100ms\n    signals: [${catalog.join(', ')}]\n`];
   const demo = benchDemo([[/speed: 30\b/, 'speed: 0\n    loop: true'], record, ...edits]);
+  const broker = await brokerFor(demo);
   try {
     // Fill: the agent records the looped drive with no uplink (the store keeps everything).
     const offline = demo.config();
