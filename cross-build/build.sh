@@ -80,6 +80,14 @@ key_extra="$(short_hash "$TARGET_NODE_VERSION" "$(toolchain_version)" "$(target_
 for pkg in "${addons[@]}"; do
   build_addon "$app" "$pkg" "$nodedir" "$toolchain" "$key_extra"
 done
+# The project's own addon (the native SocketCAN reader), compiled the same way (cached by its source);
+# only its .node stays, where dist/drivers/socketcan/native-can-socket.js looks for it.
+own_addon=drivers/socketcan/native
+mkdir -p "$app/$own_addon"
+cp "$src/$own_addon"/{binding.gyp,package.json,*.c} "$app/$own_addon/"
+build_addon "$app" "$own_addon" "$nodedir" "$toolchain" \
+  "$key_extra $(short_hash "$(cat "$src/$own_addon"/binding.gyp "$src/$own_addon"/*.c)")"
+find "$app/$own_addon" -maxdepth 1 -type f -delete
 trim_node_modules "$app" "$stage/unneeded.txt" "${addons[@]}"
 rm -f "$app/package-lock.json"
 

@@ -1,9 +1,11 @@
-// What can run without kernel CAN support: the addon loads, opening fails clearly, filters are right.
+// What can run without kernel CAN support: the socketcan addon loads, opening fails clearly on both
+// backends (the native reader's own checks: native-can-socket.test.ts), filters are right.
 // The driver's receive/send/reopen paths run against vcan in the VM suite (test/vcan/).
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { diagnoseInterface, loadSocketcanAddon, SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
-import { buildRxFilters, CAN_RAW_FILTER_MAX, filterPasses, type RxId } from '../../drivers/socketcan/rx-filters.js';
+import { buildRxFilters, CAN_RAW_FILTER_MAX, dropUnwanted, filterPasses, wantedKey, type RxId } from '../../drivers/socketcan/rx-filters.js';
+import { createFrameBatch, framePayload, FrameFlag, pushFrame } from '../../drivers/can/frame-batch.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 describe('socketcan addon', () => {
@@ -13,25 +15,57 @@ describe('socketcan addon', () => {
   });
 });
 
-describe('SocketCanDriver.open', () => {
+describe.each(['native', 'addon'] as const)('SocketCanDriver.open on the %s backend', (backend) => {
   it.skipIf(existsSync('/sys/class/net/vcan9'))('rejects with the interface name and why when the interface does not exist', async () => {
-    const driver = new SocketCanDriver({ interfaces: [{ iface: 'vcan9', rxIds: [{ id: 0x123, extended: false }] }] });
+    const driver = new SocketCanDriver({ backend, interfaces: [{ iface: 'vcan9', rxIds: [{ id: 0x123, extended: false }] }] });
     await expect(driver.open(() => {})).rejects.toThrow('socketcan: cannot open CAN interface "vcan9": no such network interface (/sys/class/net/vcan9 does not exist)');
-    expect(driver.interfaceStatus()[0]).toMatchObject({ iface: 'vcan9', bus: 'vcan9', state: 'closed' });
+    expect(driver.backend).toBe(backend);
+    expect(driver.interfaceStatus()[0]).toMatchObject({ iface: 'vcan9', bus: 'vcan9', state: 'closed', backend });
     await expect(driver.send([{ bus: 'vcan9', id: 1, data: new Uint8Array(1) }])).rejects.toThrow(/closed/);
   });
 
   it('says so when the interface is not a CAN interface', async () => {
     // The loopback interface exists on every Linux machine; its link type is 772, not CAN (280).
-    const driver = new SocketCanDriver({ interfaces: [{ iface: 'lo', bus: 'body' }] });
+    const driver = new SocketCanDriver({ backend, interfaces: [{ iface: 'lo', bus: 'body' }] });
     await expect(driver.open(() => {})).rejects.toThrow(/cannot open CAN interface "lo": not a CAN interface \(link type 772/);
     expect(diagnoseInterface('not/a/name')).toBe('not a valid interface name');
+  });
+});
+
+describe('SocketCanDriver', () => {
+  it('takes the native reader by default (npm ci builds it), and says which backend it runs', async () => {
+    const driver = new SocketCanDriver({ interfaces: [{ iface: 'lo' }] });
+    expect(driver.backend).toBeUndefined();
+    await expect(driver.open(() => {})).rejects.toThrow(/not a CAN interface/);
+    expect(driver.backend).toBe('native');
+    expect(driver.backendFallbackReason).toBeUndefined();
   });
 
   it('refuses bad configurations before touching the kernel', () => {
     expect(() => new SocketCanDriver({ interfaces: [] })).toThrow(/no interfaces/);
     expect(() => new SocketCanDriver({ interfaces: [{ iface: 'vcan0' }, { iface: 'vcan1', bus: 'vcan0' }] })).toThrow(/bus vcan0 is given twice/);
     expect(() => new SocketCanDriver({ interfaces: [{ iface: 'vcan0', rxIds: [{ id: 0x800, extended: false }] }] })).toThrow(/0x800\) is out of range for a 11-bit/);
+  });
+});
+
+describe('dropUnwanted', () => {
+  it('keeps the wanted IDs and error frames in order, payloads and times moved along', () => {
+    const batch = createFrameBatch(8);
+    pushFrame(batch, { bus: 'a', id: 0x100, data: [1], timeUs: 1 });
+    pushFrame(batch, { bus: 'a', id: 0x101, data: [2, 2], timeUs: 2 }); // not wanted
+    pushFrame(batch, { bus: 'a', id: 0x100, flags: FrameFlag.EXTENDED, data: [3], timeUs: 3 }); // 29-bit 0x100: not wanted
+    pushFrame(batch, { bus: 'b', id: 0x1abcde00, flags: FrameFlag.EXTENDED, data: [4, 4, 4], timeUs: 4 });
+    pushFrame(batch, { bus: 'a', id: 0x4, flags: FrameFlag.ERROR, data: new Array(8).fill(5), timeUs: 5 });
+    pushFrame(batch, { bus: 'a', id: 0x7ff, data: [6], timeUs: 6 }); // not wanted
+    const wanted = new Set([wantedKey(0x100, false), wantedKey(0x1abcde00, true)]);
+    // Only frames from index 1 on are looked at: frame 0 stays whatever it is.
+    batch.count = dropUnwanted(batch, 1, wanted);
+    const frames = Array.from({ length: batch.count }, (_, i) => [batch.busNames[batch.bus[i]], batch.id[i], batch.flags[i], [...framePayload(batch, i)], batch.timeUs[i]]);
+    expect(frames).toEqual([
+      ['a', 0x100, 0, [1], 1],
+      ['b', 0x1abcde00, FrameFlag.EXTENDED, [4, 4, 4], 4],
+      ['a', 0x4, FrameFlag.ERROR, new Array(8).fill(5), 5],
+    ]);
   });
 });
 

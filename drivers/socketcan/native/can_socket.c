@@ -278,20 +278,19 @@ static napi_value socket_new(napi_env env, napi_callback_info info) {
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, iface, name_len + 1);
+  /* CAN FD frames when the MTU carries them and the kernel agrees (else classic frames only). */
   int can_fd = 0;
   if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) failed = "ioctl(SIOCGIFMTU)";
-  else if (ifr.ifr_mtu >= (int)CANFD_MTU) {
-    can_fd = 1;
-    if (set_int_option(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1) < 0) failed = "setsockopt(CAN_RAW_FD_FRAMES)";
-  }
+  else if (ifr.ifr_mtu >= (int)CANFD_MTU) can_fd = set_int_option(fd, SOL_CAN_RAW, CAN_RAW_FD_FRAMES, 1) == 0;
   /* Filters before bind, so that no unfiltered frame is queued in between. */
   if (!failed && filter_words > 0 &&
       setsockopt(fd, SOL_CAN_RAW, CAN_RAW_FILTER, filters, (socklen_t)(filter_words * sizeof(uint32_t))) < 0)
     failed = "setsockopt(CAN_RAW_FILTER)";
   if (!failed && error_mask && setsockopt(fd, SOL_CAN_RAW, CAN_RAW_ERR_FILTER, &error_mask, sizeof error_mask) < 0)
     failed = "setsockopt(CAN_RAW_ERR_FILTER)";
-  if (!failed && set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) < 0) failed = "setsockopt(SO_TIMESTAMPNS)";
-  if (!failed && set_int_option(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) < 0) failed = "setsockopt(SO_RXQ_OVFL)";
+  /* Optional: without kernel timestamps read() stamps frames itself, without SO_RXQ_OVFL drops stay 0. */
+  set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  set_int_option(fd, SOL_SOCKET, SO_RXQ_OVFL, 1);
   /* A bigger receive queue absorbs bursts: beyond net.core.rmem_max only with CAP_NET_ADMIN. */
   if (!failed && rcvbuf > 0 && set_int_option(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf) < 0 &&
       set_int_option(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf) < 0)
