@@ -61,6 +61,14 @@ export function socketCanDriverOf(agent: Agent, bus: string): SocketCanDriver {
   return driver;
 }
 
+/** Per interface: frames in and the kernel's drop count (a VM stalled long enough loses frames). */
+export function interfaceReport(driver: SocketCanDriver): string {
+  return driver
+    .interfaceStatus()
+    .map((s) => `${s.iface}: ${s.framesIn} frames in, ${s.kernelDrops ?? 'unknown'} dropped by the kernel (receive buffer ${s.rcvbufBytes ?? '?'} bytes)`)
+    .join('; ');
+}
+
 /** `canplayer -I <log> <map...>` (e.g. "vcan0=can0") at the log's own pace; resolves when it has played it all. */
 export function canplayer(log: string, ...map: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

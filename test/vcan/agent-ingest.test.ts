@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/runtime/agent.js';
 import { corpusFile } from '../helpers/corpus.js';
-import { canplayer, dbcIds, KONA, logFrames, socketCanDriverOf, startAgent, tempDir, trimLog, until } from './agent-harness.js';
+import { canplayer, dbcIds, interfaceReport, KONA, logFrames, socketCanDriverOf, startAgent, tempDir, trimLog, until } from './agent-harness.js';
 import { cantoolsTraces, expectTracesClose, finishAndTrace, traceRulesYaml } from './signal-trace.js';
 import { requireVcan } from './vcan-env.js';
 
@@ -59,7 +59,7 @@ describe('the agent on vcan0: a real log played by canplayer', () => {
     const started = Date.now();
     await canplayer(log, 'vcan0=can0');
     const playedMs = Date.now() - started;
-    await until('every known frame of the log', () => driver.stats().framesIn >= knownFrames, 60_000, () => `${driver.stats().framesIn} of ${knownFrames}`);
+    await until('every known frame of the log', () => driver.stats().framesIn >= knownFrames, 60_000, () => `${knownFrames} expected; ${interfaceReport(driver)}`);
     expect(driver.stats().framesIn).toBe(knownFrames);
     expect(live.agent.decoder.stats.unknownId).toBe(0); // the kernel filters kept the rest out
     const liveStats = live.agent.stats();

@@ -5,7 +5,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/runtime/agent.js';
 import { corpusFile } from '../helpers/corpus.js';
-import { canplayer, dbcIds, KONA, logFrames, socketCanDriverOf, startAgent, tempDir, trimLog, until, YARIS } from './agent-harness.js';
+import { canplayer, dbcIds, interfaceReport, KONA, logFrames, socketCanDriverOf, startAgent, tempDir, trimLog, until, YARIS } from './agent-harness.js';
 import { cantoolsTraces, expectTracesClose, finishAndTrace, traceRulesYaml } from './signal-trace.js';
 import { requireVcan } from './vcan-env.js';
 
@@ -80,7 +80,7 @@ storage: { path: ${JSON.stringify(`${dir}/two-buses.db`)} }
     await Promise.all([canplayer(kona.log, 'vcan0=can0'), canplayer(yaris.log, 'vcan1=can0')]);
     const expectedIn = [konaFrames.filter((f) => konaIds.has(f.id)).length, yarisFrames.filter((f) => yarisIds.has(f.id)).length];
     const framesIn = () => driver.interfaceStatus().map((s) => s.framesIn);
-    await until('every known frame of both logs', () => framesIn()[0] >= expectedIn[0] && framesIn()[1] >= expectedIn[1], 60_000, () => `${framesIn()} of ${expectedIn}`);
+    await until('every known frame of both logs', () => framesIn()[0] >= expectedIn[0] && framesIn()[1] >= expectedIn[1], 60_000, () => `${expectedIn} expected; ${interfaceReport(driver)}`);
     expect(driver.interfaceStatus().map((s) => [s.iface, s.bus, s.framesIn, s.exactFilters])).toEqual([
       ['vcan0', 'kona', expectedIn[0], true],
       ['vcan1', 'yaris', expectedIn[1], true],
