@@ -97,6 +97,10 @@ class AddonChannel implements CanChannel {
     }
   }
 
+  syncCounters(): void {
+    // The addon keeps no kernel counters.
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -42,7 +42,9 @@ export interface CanChannel {
   readonly rcvbufBytes?: number;
   /** Writes one frame (already checked by the driver); throws an Error whose message is the reason. */
   send(frame: OutgoingFrame): void;
-  /** Closes the socket; no failed() call follows. Repeating it does nothing. */
+  /** Brings the host's counters up to date (the native backend's kernel drop count). */
+  syncCounters(): void;
+  /** Closes the socket (counters synced first); no failed() call follows. Repeating it does nothing. */
   close(): void;
 }
 

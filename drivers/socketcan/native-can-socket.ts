@@ -32,7 +32,7 @@ export const SocketCounter = {
   FRAMES: 0,
   /** Error frames received (delivered or not). */
   ERROR_FRAMES: 1,
-  /** Frames the kernel dropped because the socket's receive queue was full (SO_RXQ_OVFL). */
+  /** Frames the kernel dropped because the socket's receive queue was full (SO_RXQ_OVFL with the next frame; syncDrops()). */
   KERNEL_DROPS: 2,
   /** Reads of an unexpected size (neither a classic nor a CAN FD frame). */
   BAD_FRAMES: 3,
@@ -65,6 +65,8 @@ export interface NativeCanSocket {
   send(id: number, flags: number, data: Uint8Array): void;
   /** Calls back with no argument whenever the socket is readable, with an error once when it fails. */
   poll(callback: (error?: NativeSocketError) => void): void;
+  /** Brings counters[KERNEL_DROPS] up to date now (SO_MEMINFO) rather than with the next frame. */
+  syncDrops(): void;
   pause(): void;
   /** Closes the socket; repeating it does nothing. */
   close(): void;

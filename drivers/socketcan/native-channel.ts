@@ -50,7 +50,12 @@ class NativeChannel implements CanChannel {
     }
   }
 
+  syncCounters(): void {
+    if (!this.closed) this.socket.syncDrops();
+  }
+
   close(): void {
+    this.syncCounters();
     this.closed = true;
     this.socket.close();
   }

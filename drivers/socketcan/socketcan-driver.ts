@@ -284,6 +284,7 @@ export class SocketCanDriver implements CanDriver {
   /** Per-interface state and counters. */
   interfaceStatus(): InterfaceStatus[] {
     return this.interfaces.map((itf) => {
+      itf.channel?.syncCounters();
       const status: InterfaceStatus = { ...itf.status, backend: this.backend, errorFrames: itf.counters[SocketCounter.ERROR_FRAMES] };
       if (this.backend === 'native') status.kernelDrops = itf.counters[SocketCounter.KERNEL_DROPS];
       return status;

@@ -10,6 +10,7 @@
  *   socket.setTarget(id, len, flags, timeUs, data)  the batch arrays read() writes into
  *   socket.read(start, max) -> frames written at [start, start + n); n < max: queue drained
  *   socket.send(id, flags, data)   socket.poll(callback)   socket.pause()   socket.close()
+ *   socket.syncDrops()   brings counters[KERNEL_DROPS] up to date (SO_MEMINFO)
  * Errors are JS Errors with code (errno name), errno, syscall and iface.
  */
 #define _GNU_SOURCE
@@ -25,6 +26,7 @@
 #include <sys/socket.h>
 #include <linux/can.h>
 #include <linux/can/raw.h>
+#include <linux/sock_diag.h>
 #include <node_api.h>
 #include <uv.h>
 
@@ -383,6 +385,14 @@ static napi_value socket_set_target(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The socket's drop count (sk_drops, from SO_RXQ_OVFL or SO_MEMINFO) is now `drops`. */
+static void note_drops(can_socket *s, uint32_t drops) {
+  int32_t more = (int32_t)(drops - s->last_overflow); /* a frame queued before the last sync carries less */
+  if (more <= 0) return;
+  s->counters[COUNT_KERNEL_DROPS] += more;
+  s->last_overflow = drops;
+}
+
 /* Converts received frame k into target slot `out`; 0 when it is not delivered. */
 static int store_frame(can_socket *s, unsigned k, uint32_t out) {
   struct canfd_frame *f = &s->frames[k];
@@ -402,8 +412,7 @@ static int store_frame(can_socket *s, unsigned k, uint32_t out) {
     } else if (c->cmsg_type == SO_RXQ_OVFL) {
       uint32_t drops;
       memcpy(&drops, CMSG_DATA(c), sizeof drops);
-      s->counters[COUNT_KERNEL_DROPS] += (uint32_t)(drops - s->last_overflow);
-      s->last_overflow = drops;
+      note_drops(s, drops);
     }
   }
 
@@ -577,6 +586,21 @@ static napi_value socket_poll(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * syncDrops(): SO_RXQ_OVFL reports drops only with the next frame received; SO_MEMINFO tells them
+ * now (Linux 4.12+; without it the counter waits for that frame).
+ */
+static napi_value socket_sync_drops(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  can_socket *s = unwrap(env, info, &argc, NULL, 0);
+  if (!s || s->fd < 0) return NULL;
+  uint32_t meminfo[SK_MEMINFO_VARS];
+  socklen_t len = sizeof meminfo;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 && len > SK_MEMINFO_DROPS * sizeof(uint32_t))
+    note_drops(s, meminfo[SK_MEMINFO_DROPS]);
+  return NULL;
+}
+
 /* pause(): stops calling the poll callback (frames queue in the kernel meanwhile). */
 static napi_value socket_pause(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -602,6 +626,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"read", NULL, socket_read, NULL, NULL, NULL, napi_default_method, NULL},
       {"send", NULL, socket_send, NULL, NULL, NULL, napi_default_method, NULL},
       {"poll", NULL, socket_poll, NULL, NULL, NULL, napi_default_method, NULL},
+      {"syncDrops", NULL, socket_sync_drops, NULL, NULL, NULL, napi_default_method, NULL},
       {"pause", NULL, socket_pause, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, socket_close, NULL, NULL, NULL, napi_default_method, NULL},
   };
