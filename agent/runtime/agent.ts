@@ -178,15 +178,15 @@ export class Agent {
     this.engine.finish();
     this.store.flush();
     if (!this.uplink) return;
-    this.uplink.wake();
     for (;;) {
       const s = this.store.stats();
       if (s.storedRows === 0 && s.pendingSamples === 0 && s.pendingRecords === 0) return;
+      this.uplink.wake(); // every time: rows handed back by a lost connection skip the batching window too
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }
 
-  /** Stops the drivers, completes open periods and windows, commits the store, closes the uplink. */
+  /** Stops the drivers, completes pending event windows, commits the store, closes the uplink. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -319,6 +319,7 @@ export class Agent {
       maxInFlight: uplink.inFlight,
       maxPayloadBytes: uplink.maxPayloadBytes,
       deflate: uplink.deflate,
+      batchWindowMs: uplink.batchWindowMs,
       streamTopics,
       log: (level, message) => this.log(level, `uplink: ${message}`),
     });
