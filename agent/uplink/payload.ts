@@ -29,12 +29,21 @@ export interface PackedPayload {
   deflated: boolean;
 }
 
-/** Compresses when asked and when it pays (smaller); otherwise the bytes as they are. */
+/**
+ * Bytes the `content-encoding: deflate-raw` user property adds to a PUBLISH: identifier (1), then
+ * key and value as UTF-8 strings with 2-byte lengths.
+ */
+export const ENCODING_PROPERTY_BYTES = 1 + 2 + ENCODING_PROPERTY.length + 2 + DEFLATE_RAW.length;
+
+/**
+ * Compresses when asked and when it pays: the deflated payload plus the property that flags it must
+ * be smaller than the plain payload. Otherwise the bytes as they are.
+ */
 export function pack(bytes: Uint8Array, deflate: boolean): PackedPayload {
   const plain = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (deflate && plain.length > 32) {
+  if (deflate && plain.length > ENCODING_PROPERTY_BYTES) {
     const compressed = deflateRawSync(plain);
-    if (compressed.length < plain.length) return { payload: compressed, deflated: true };
+    if (compressed.length + ENCODING_PROPERTY_BYTES < plain.length) return { payload: compressed, deflated: true };
   }
   return { payload: plain, deflated: false };
 }

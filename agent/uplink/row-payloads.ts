@@ -1,12 +1,14 @@
 /**
- * Turns one stored row into the payloads to publish: the row's bytes (deflated when enabled), or,
- * when that exceeds the maximum payload size, a sample chunk split into contiguous sequence
- * sub-ranges (agent/store/sample-chunk.ts decodes and re-encodes it) until every part fits.
+ * Turns stored rows into the payloads to publish: one row's bytes (deflated when that pays), or
+ * several contiguous sample rows merged into one SampleBatch (sample-merge.ts); a sample chunk that
+ * exceeds the maximum payload size is split into contiguous sequence sub-ranges
+ * (agent/store/sample-chunk.ts decodes and re-encodes it) until every part fits.
  * A record cannot be split: one over the limit is reported as oversize and not sent.
  */
 import type { StoredRow } from '../store/store.js';
 import { SampleChunkEncoder, splitSampleChunk } from '../store/sample-chunk.js';
 import { pack, type PackedPayload } from './payload.js';
+import { mergeSampleChunks } from './sample-merge.js';
 
 export interface RowPayloads {
   parts: PackedPayload[];
@@ -33,6 +35,18 @@ export class RowPayloader {
       out.counts.push(0);
       out.oversize = packed.payload.length > this.maxPayloadBytes;
     }
+    return out;
+  }
+
+  /**
+   * Sample rows of one stream and priority with contiguous seq ranges (in seq order) as merged
+   * messages: one per run of rows with the same signal table, split further only when too large.
+   * Throws SampleChunkError for a malformed row (the caller then sends the rows one by one).
+   */
+  merged(rows: readonly StoredRow[]): RowPayloads {
+    if (rows.length === 1) return this.payloads(rows[0]);
+    const out: RowPayloads = { parts: [], counts: [], oversize: false };
+    for (const chunk of mergeSampleChunks(rows.map((r) => r.bytes), this.encoder)) this.addSamples(chunk.bytes, chunk.count, out);
     return out;
   }
 

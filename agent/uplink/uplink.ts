@@ -6,9 +6,12 @@
  * - After every connect: retained Presence online (the last will is the retained Presence offline),
  *   the retained Checkin, then pending control messages, then the store's backlog.
  * - Upload: rows from the store by priority then sequence, at most `maxInFlight` QoS 1 publishes
- *   unacknowledged; a row is acked in the store (deleted by its next commit) only when the broker
- *   has PUBACKed every part of it. A lost connection makes the store hand the unacked rows out again
- *   (at-least-once: the receiver sees duplicates by sequence, never gaps).
+ *   unacknowledged. Sample rows wait in the batching window (batch-window.ts, `batchWindowMs`) and
+ *   leave merged: consecutive rows of one stream and priority with contiguous seq ranges become one
+ *   data message (sample-merge.ts); records (events) never wait. A row is acked in the store (deleted
+ *   by its next commit) only when the broker has PUBACKed every part of the message carrying it.
+ *   A lost connection makes the store hand the unacked rows out again (at-least-once: the receiver
+ *   sees duplicates by sequence, never gaps).
  * - Downlink: cmd/req and rules are checked to be a SignedCommand / SignedRulesUpdate envelope and
  *   handed to the registered handler as bytes; the PUBACK goes after the handler returned, so a
  *   command is redelivered if the agent dies before taking it. Garbage is counted and logged.
@@ -24,7 +27,8 @@ import type { BrokerOptions } from './broker-options.js';
 import { encodeCheckin, newBootId } from './checkin.js';
 import { MqttSession, withTimeout, type Log } from './mqtt-session.js';
 import { pack, publishProperties, unpack, type PackedPayload } from './payload.js';
-import { RowPayloader } from './row-payloads.js';
+import { BatchWindow } from './batch-window.js';
+import { RowPayloader, type RowPayloads } from './row-payloads.js';
 import { checkVin, vehicleTopics, type TopicKind } from './topics.js';
 
 /** The part of agent/store/store.ts the uplink uses. */
@@ -54,6 +58,11 @@ export interface UplinkOptions {
   deflate?: boolean;
   /** Rows fetched from the store per query. Default 64. */
   batchRows?: number;
+  /**
+   * Sample rows wait until the oldest has waited this long (or they would fill a message, or wake()
+   * / stop() is called), then leave merged into as few messages as possible. Default 0: at once.
+   */
+  batchWindowMs?: number;
   /** How often an idle uplink looks for new rows. Default 200 ms. */
   pollIntervalMs?: number;
   backoff?: BackoffOptions;
@@ -86,6 +95,11 @@ export interface UplinkStats {
   ackedRecords: number;
   /** Rows sent as several parts. */
   splitRows: number;
+  /** Messages carrying several merged sample rows, and the rows they carried. */
+  mergedMessages: number;
+  mergedRows: number;
+  /** Sample rows waiting in the batching window. */
+  heldRows: number;
   /** Rows handed back to the store unacked because the connection was lost. */
   releasedRows: number;
   /** PUBACKs with an error reason code (e.g. not authorized): the row waits for the store's in-flight timeout. */
@@ -105,8 +119,9 @@ export interface UplinkStats {
   controlPending: number;
 }
 
+/** One message (possibly in parts) carrying one row or several merged sample rows. */
 interface RowInFlight {
-  row: StoredRow;
+  rows: StoredRow[];
   partsLeft: number;
   generation: number;
 }
@@ -151,12 +166,15 @@ export class Uplink extends EventEmitter {
   private pollTimer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = false;
+  private readonly batchWindow: BatchWindow;
+  /** Send held sample rows without waiting for the window, until the store has nothing more (wake, stop). */
+  private flushing = false;
   private connectedSinceMs = Date.now();
   private commandHandler: MessageHandler | undefined;
   private rulesHandler: MessageHandler | undefined;
   private readonly counts = {
     publishedMessages: 0, publishedPayloadBytes: 0, deflatedMessages: 0, ackedMessages: 0, ackedRows: 0,
-    ackedSamples: 0, ackedRecords: 0, splitRows: 0, releasedRows: 0, rejectedPublishes: 0, oversizeRows: 0,
+    ackedSamples: 0, ackedRecords: 0, splitRows: 0, mergedMessages: 0, mergedRows: 0, releasedRows: 0, rejectedPublishes: 0, oversizeRows: 0,
     unroutableRows: 0, receivedMessages: 0, badMessages: 0, handlerErrors: 0,
   };
 
@@ -176,7 +194,9 @@ export class Uplink extends EventEmitter {
       deflate: options.deflate ?? true,
     };
     this.streamTopics = options.streamTopics ?? { data: 'data', events: 'events' };
-    this.payloader = new RowPayloader(options.maxPayloadBytes ?? 128 * 1024, this.options.deflate);
+    const maxPayloadBytes = options.maxPayloadBytes ?? 128 * 1024;
+    this.payloader = new RowPayloader(maxPayloadBytes, this.options.deflate);
+    this.batchWindow = new BatchWindow(Math.max(0, options.batchWindowMs ?? 0), maxPayloadBytes);
     this.session = new MqttSession({
       broker: options.broker,
       clientId: this.vin,
@@ -246,19 +266,27 @@ export class Uplink extends EventEmitter {
     this.session.start();
   }
 
-  /** Looks for rows at once instead of at the next poll (after committing something urgent). */
+  /**
+   * Looks for rows at once instead of at the next poll (after committing something urgent), and
+   * sends the sample rows held by the batching window, and those the store has now, without waiting.
+   * Agent.drained() calls it until the store is empty.
+   */
   wake(): void {
+    this.flushing = true;
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     this.pump();
   }
 
   /**
-   * Publishes Presence offline (waits up to `timeoutMs` for its PUBACK), disconnects cleanly (so
-   * the broker drops the will) and hands unacked rows back to the store.
+   * Sends the rows held by the batching window (as far as the in-flight window allows), publishes
+   * Presence offline (waits up to `timeoutMs` for its PUBACK, which comes after those of the rows
+   * sent before it), disconnects cleanly (so the broker drops the will) and hands unacked rows back
+   * to the store.
    */
   async stop(timeoutMs = 2000): Promise<void> {
     if (this.stopped) return;
+    this.wake();
     this.stopped = true;
     clearTimeout(this.pollTimer);
     if (this.session.connected) {
@@ -278,6 +306,7 @@ export class Uplink extends EventEmitter {
       connects: this.session.connects,
       disconnects: this.session.closes,
       inFlightMessages: this.inFlight,
+      heldRows: this.batchWindow.size,
       wireBytesSent: this.session.wireBytesSent,
       controlPending: this.control.length,
     };
@@ -326,7 +355,7 @@ export class Uplink extends EventEmitter {
 
   /** Every row fetched and not acked goes back to the store (sent again after the next connect). */
   private releaseRows(): void {
-    this.counts.releasedRows += this.rows.size;
+    this.counts.releasedRows += this.rows.size + this.batchWindow.clear();
     this.rows.clear();
     this.queue = [];
     this.inFlight = 0;
@@ -355,69 +384,94 @@ export class Uplink extends EventEmitter {
     }
   }
 
-  /** Reads rows from the store into the queue; false when there is nothing to send. */
+  /**
+   * Reads rows from the store: records into the queue, sample rows into the batching window, which
+   * releases them into the queue as merged groups when due. False when there is nothing to send.
+   */
   private fetch(): boolean {
-    const rows = this.store.nextBatch(this.options.batchRows);
-    for (const row of rows) {
-      // Released by the store's in-flight timeout while our publish is still out: that one will ack it.
-      if (this.rows.has(row.rowId)) continue;
-      const kind = this.streamTopics[row.stream];
-      if (kind === undefined) {
-        this.counts.unroutableRows++;
-        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" has no topic (streamTopics); left in the store`);
-        continue;
+    for (;;) {
+      const rows = this.store.nextBatch(this.options.batchRows);
+      const now = Date.now();
+      for (const row of rows) {
+        // Released by the store's in-flight timeout while we still hold it or our publish is still out.
+        if (this.rows.has(row.rowId) || this.batchWindow.has(row.rowId)) continue;
+        if (this.streamTopics[row.stream] === undefined) {
+          this.counts.unroutableRows++;
+          this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" has no topic (streamTopics); left in the store`);
+          continue;
+        }
+        if (row.kind === 'samples') this.batchWindow.hold(row, now);
+        else this.enqueue([row]);
       }
-      let payloads;
-      try {
-        payloads = this.payloader.payloads(row);
-      } catch (err) {
-        this.counts.oversizeRows++;
-        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" cannot be prepared: ${(err as Error).message}; left in the store`);
-        continue;
-      }
-      if (payloads.oversize) {
-        this.counts.oversizeRows++;
-        this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" does not fit in maxPayloadBytes even split; left in the store`);
-        continue;
-      }
-      if (payloads.parts.length > 1) this.counts.splitRows++;
-      const flight: RowInFlight = { row, partsLeft: payloads.parts.length, generation: this.generation };
-      this.rows.set(row.rowId, flight);
-      this.queue.push({ flight, parts: payloads.parts, next: 0 });
+      const storeEmpty = rows.length < this.options.batchRows;
+      if (this.flushing || this.batchWindow.due(now)) for (const group of this.batchWindow.take()) this.enqueue(group);
+      if (storeEmpty) this.flushing = false;
+      if (storeEmpty || this.queue.length > 0) return this.queue.length > 0;
     }
-    return this.queue.length > 0;
+  }
+
+  /** Prepares the message for `rows` (one row, or contiguous sample rows to merge) and queues it. */
+  private enqueue(rows: StoredRow[]): void {
+    let payloads: RowPayloads;
+    try {
+      payloads = rows.length === 1 ? this.payloader.payloads(rows[0]) : this.payloader.merged(rows);
+    } catch (err) {
+      if (rows.length > 1) {
+        this.log('warn', `uplink: rows ${rows[0].rowId}..${rows[rows.length - 1].rowId} cannot be merged (${(err as Error).message}); sent one by one`);
+        for (const row of rows) this.enqueue([row]);
+        return;
+      }
+      this.counts.oversizeRows++;
+      this.log('error', `uplink: row ${rows[0].rowId} of stream "${rows[0].stream}" cannot be prepared: ${(err as Error).message}; left in the store`);
+      return;
+    }
+    if (payloads.oversize) {
+      this.counts.oversizeRows += rows.length;
+      this.log('error', `uplink: row ${rows[0].rowId} of stream "${rows[0].stream}" does not fit in maxPayloadBytes even split; left in the store`);
+      return;
+    }
+    if (rows.length > 1) {
+      this.counts.mergedMessages++;
+      this.counts.mergedRows += rows.length;
+    } else if (payloads.parts.length > 1) this.counts.splitRows++;
+    const flight: RowInFlight = { rows, partsLeft: payloads.parts.length, generation: this.generation };
+    for (const row of rows) this.rows.set(row.rowId, flight);
+    this.queue.push({ flight, parts: payloads.parts, next: 0 });
   }
 
   private sendPart(flight: RowInFlight, part: PackedPayload): void {
-    const kind = this.streamTopics[flight.row.stream];
+    const first = flight.rows[0];
+    const kind = this.streamTopics[first.stream];
     this.inFlight++;
     this.counts.publishedMessages++;
     this.counts.publishedPayloadBytes += part.payload.length;
     if (part.deflated) this.counts.deflatedMessages++;
-    const seq = flight.row.kind === 'record' ? flight.row.firstSeq : undefined;
-    const stream = flight.row.stream !== kind ? flight.row.stream : undefined;
+    const seq = first.kind === 'record' ? first.firstSeq : undefined;
+    const stream = first.stream !== kind ? first.stream : undefined;
     this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, { seq, stream }) }, (err) => {
       if (flight.generation !== this.generation) return; // an older connection's publish (or after stop)
       this.inFlight--;
-      if (this.rows.get(flight.row.rowId) === flight) {
+      if (this.rows.get(first.rowId) === flight) {
         if (err) this.onPublishError(flight, err);
         else {
           this.counts.ackedMessages++;
-          if (--flight.partsLeft === 0) this.onRowAcked(flight);
+          if (--flight.partsLeft === 0) this.onFlightAcked(flight);
         }
       }
       this.pump();
     });
   }
 
-  private onRowAcked(flight: RowInFlight): void {
-    const row = flight.row;
-    this.rows.delete(row.rowId);
-    this.store.ack([row.rowId]);
-    this.counts.ackedRows++;
-    if (row.kind === 'samples') this.counts.ackedSamples += row.count;
-    else this.counts.ackedRecords++;
-    this.emit('acked', row);
+  /** Every part of the message PUBACKed: each row it carried is acked in the store. */
+  private onFlightAcked(flight: RowInFlight): void {
+    for (const row of flight.rows) this.rows.delete(row.rowId);
+    this.store.ack(flight.rows.map((row) => row.rowId));
+    for (const row of flight.rows) {
+      this.counts.ackedRows++;
+      if (row.kind === 'samples') this.counts.ackedSamples += row.count;
+      else this.counts.ackedRecords++;
+      this.emit('acked', row);
+    }
   }
 
   private onPublishError(flight: RowInFlight, err: Error): void {
@@ -425,17 +479,21 @@ export class Uplink extends EventEmitter {
     // The broker answered with an error reason (not authorized, quota...): retrying at once would
     // loop, so the row stays in flight in the store until its in-flight timeout hands it out again.
     this.counts.rejectedPublishes++;
-    this.rows.delete(flight.row.rowId);
+    for (const row of flight.rows) this.rows.delete(row.rowId);
     this.queue = this.queue.filter((q) => q.flight !== flight);
-    this.log('error', `uplink: broker refused row ${flight.row.rowId} (stream "${flight.row.stream}"): ${err.message}`);
+    const first = flight.rows[0];
+    const ids = flight.rows.length > 1 ? `rows ${first.rowId}..${flight.rows[flight.rows.length - 1].rowId}` : `row ${first.rowId}`;
+    this.log('error', `uplink: broker refused ${ids} (stream "${first.stream}"): ${err.message}`);
   }
 
   private schedulePoll(): void {
     if (this.pollTimer || this.stopped) return;
+    // Held rows: look again when their window ends, if that comes before the next poll.
+    const delay = Math.min(this.options.pollIntervalMs, this.batchWindow.remainingMs(Date.now()));
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
       this.pump();
-    }, this.options.pollIntervalMs);
+    }, delay);
     this.pollTimer.unref();
   }
 

@@ -7,7 +7,8 @@ import mqtt from 'mqtt';
 import { deflateRawSync } from 'node:zlib';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
 import { Receiver } from '../../agent/uplink/receiver.js';
-import { pack, PayloadError, unpack, userProperty } from '../../agent/uplink/payload.js';
+import mqttPacket from 'mqtt-packet';
+import { ENCODING_PROPERTY_BYTES, pack, PayloadError, unpack, userProperty } from '../../agent/uplink/payload.js';
 import { RowPayloader } from '../../agent/uplink/row-payloads.js';
 import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
 import { brokerForSuite, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor } from './fixtures.js';
@@ -88,6 +89,24 @@ describe('payload helpers', () => {
     const packed = pack(small, true);
     expect(packed.deflated).toBe(true);
     expect(Buffer.compare(unpack(packed.payload, { userProperties: { 'content-encoding': 'deflate-raw' } }), small)).toBe(0);
+  });
+
+  it('deflates only when the saving exceeds what the content-encoding property costs on the wire', () => {
+    // What the property really adds to a PUBLISH packet (mqtt-packet is mqtt.js's own encoder).
+    const publish = (properties?: Record<string, unknown>) =>
+      mqttPacket.generate({ cmd: 'publish', topic: 'roadlink/v1/X/data', payload: Buffer.alloc(300), qos: 1, messageId: 1, dup: false, retain: false, properties }, { protocolVersion: 5 }).length;
+    expect(publish({ userProperties: { 'content-encoding': 'deflate-raw' } }) - publish()).toBe(ENCODING_PROPERTY_BYTES);
+
+    // Bytes that deflate saves something on, but less than the property: sent plain.
+    const modest = Buffer.from(Array.from({ length: 80 }, (_, i) => (i % 16 < 8 ? 7 : (i * 37) % 251)));
+    const saved = modest.length - deflateRawSync(modest).length;
+    expect(saved).toBeGreaterThan(0);
+    expect(saved).toBeLessThanOrEqual(ENCODING_PROPERTY_BYTES);
+    expect(pack(modest, true)).toMatchObject({ deflated: false, payload: modest });
+    // Saving more than the property: deflated.
+    const repetitive = Buffer.alloc(200, 7);
+    expect(repetitive.length - deflateRawSync(repetitive).length).toBeGreaterThan(ENCODING_PROPERTY_BYTES);
+    expect(pack(repetitive, true).deflated).toBe(true);
   });
 
   it('keeps incompressible payloads as they are', () => {

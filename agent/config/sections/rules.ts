@@ -97,7 +97,7 @@ export function readRule(item: ValueNode): RuleConfig | undefined {
       type,
       when: r.string('when'),
       periodMs: r.duration('period', { required: true, minMs: 10 }) ?? 0,
-      stream: r.string('stream', { default: 'telemetry', pattern: /^[a-z0-9_-]{1,32}$/, hint: 'a short lower-case name' }),
+      stream: r.string('stream', { default: 'data', pattern: /^[a-z0-9_-]{1,32}$/, hint: 'a short lower-case name' }),
       signals: r.list('signals', readSampledSignal, { required: true, minItems: 1 }),
     };
   } else if (type === 'event') {

@@ -23,6 +23,11 @@ export interface UplinkConfig {
   deflate: boolean;
   /** Messages published and not yet acknowledged at any time. */
   inFlight: number;
+  /**
+   * Sample rows wait until the oldest has waited this long, then go merged into few data messages
+   * (0: at once). Events never wait. Longer: fewer bytes and radio wake-ups, later telemetry.
+   */
+  batchWindowMs: number;
 }
 
 const PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
@@ -52,6 +57,7 @@ export function readUplink(node: ValueNode, vin: string): UplinkConfig | undefin
     maxPayloadBytes: r.byteSize('max_payload', { default: 128 * 1024, min: 1024, max: 268_435_455 }),
     deflate: r.boolean('deflate', { default: true }),
     inFlight: r.number('in_flight', { default: 16, integer: true, min: 1, max: 65_535 }),
+    batchWindowMs: r.duration('batch_window', { default: 30_000 }),
   };
   r.done();
   return uplink;
