@@ -3,9 +3,12 @@
  * A tty is put in raw mode so that the line discipline neither echoes nor rewrites the receiver's
  * output; its line speed is set with `stty` when `baud` is given (README.md: or in the systemd unit).
  * A device that is missing, unplugged or closes is reopened every `reconnectMs`; the agent never stops for it.
+ * A FIFO is held open for reading and writing, so it never reaches end of stream and is never reopened:
+ * a writer that goes away and comes back loses nothing (see openFifo).
  */
 import { execFile as execFileCb } from 'node:child_process';
 import { close as closeCb, constants, createReadStream, open as openCb } from 'node:fs';
+import { Socket } from 'node:net';
 import { isatty, ReadStream as TtyReadStream } from 'node:tty';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -91,7 +94,9 @@ export class NmeaSerialSource implements GnssDriver {
   private async openStream(): Promise<Readable> {
     const path = this.options.path;
     const blocking = constants.O_RDONLY | constants.O_NOCTTY;
-    if ((await stat(path)).isCharacterDevice()) {
+    const info = await stat(path);
+    if (info.isFIFO()) return openFifo(path);
+    if (info.isCharacterDevice()) {
       const fd = await openFd(path, blocking | constants.O_NONBLOCK);
       if (isatty(fd)) {
         if (this.options.baud !== undefined) await this.setLineSpeed(this.options.baud);
@@ -102,7 +107,6 @@ export class NmeaSerialSource implements GnssDriver {
       }
       await closeFd(fd);
     }
-    // Opening a FIFO waits here until a writer appears.
     return createReadStream('', { fd: await openFd(path, blocking), encoding: 'latin1' });
   }
 
@@ -131,4 +135,22 @@ export class NmeaSerialSource implements GnssDriver {
       if (!this.closed) void this.connect();
     }, this.options.reconnectMs ?? 2000);
   }
+}
+
+/**
+ * A FIFO is opened O_RDWR | O_NONBLOCK (Linux, fifo(7): succeeds at once, with or without a writer) and
+ * read through libuv's event loop as a pipe. Holding its write end ourselves means:
+ * - no end of stream when a writer closes, so no close/reopen cycle: when a FIFO's last reader and
+ *   last writer are both closed the kernel frees its buffer, so a writer that came back while the
+ *   old fd was being closed had its data discarded, and the reopen then waited for a writer that had
+ *   already gone;
+ * - neither our open nor a writer's open blocks (a read-only open waits for a writer inside a libuv
+ *   threadpool thread, which close() could not cancel);
+ * - no blocking read in the threadpool: close() returns at once.
+ */
+async function openFifo(path: string): Promise<Readable> {
+  const fd = await openFd(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  pipe.setEncoding('latin1');
+  return pipe;
 }

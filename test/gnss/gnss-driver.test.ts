@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,41 +85,36 @@ describe('NMEA file replay', () => {
 });
 
 describe('NMEA serial source', () => {
-  it('reads a character device stream (a FIFO) split anywhere, and reopens it after the writer goes away', async () => {
+  it('reads a FIFO split anywhere, and loses nothing when its writer goes away and writers come and go back to back', async () => {
     const fifo = join(tmp, 'gnss.fifo');
-    await new Promise<void>((resolve, reject) => {
-      spawn('mkfifo', [fifo]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo ${code}`))));
-    });
+    await mkfifo(fifo);
     const track = syntheticDrive({ seed: 4 }).track.slice(30, 50);
     const text = writeNmea(track).text;
     const driver = createGnssDriver({ device: fifo, reconnectMs: 50 });
     const fixes: GnssFix[] = [];
     await driver.open((f) => fixes.push(f));
+    await waitFor(() => driver.stats().connected);
 
-    // Opening a FIFO for writing waits for its reader: done off the main thread (fs/promises).
-    const writeInPieces = async (part: string): Promise<void> => {
-      const handle = await open(fifo, 'w');
-      for (let i = 0; i < part.length; i += 37) {
-        await handle.write(part.slice(i, i + 37));
-        if (i % 370 === 0) await new Promise((r) => setTimeout(r, 1));
-      }
-      await handle.close();
-    };
-    const half = text.indexOf('$GNRMC', text.length / 2);
-    await writeInPieces(text.slice(0, half));
-    // The writer closed: the driver sees the end of the stream, counts it and reopens the FIFO.
-    await waitFor(() => driver.stats().ioErrors >= 1);
-    expect(fixes.length).toBeGreaterThanOrEqual(9);
-    await writeInPieces(text.slice(half));
+    // Three writers, each cut at an epoch start; an epoch is RMC first, so a part holds as many fixes as RMCs.
+    const cut = (from: number) => text.indexOf('$GNRMC', from);
+    const [a, b] = [cut(text.length / 3), cut((2 * text.length) / 3)];
+    const parts = [text.slice(0, a), text.slice(a, b), text.slice(b)];
+    const epochs = (part: string) => part.split('$GNRMC').length - 1;
+    await writeToFifo(fifo, parts[0]);
+    await waitFor(() => fixes.length === epochs(parts[0]));
+    // No writer now: that is silence, not an error, and the driver stays on the FIFO.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(driver.stats()).toMatchObject({ connected: true, ioErrors: 0 });
+    // A writer that closes and one that opens right after it: the second's data must not be dropped
+    // while the reader is between writers.
+    await writeToFifo(fifo, parts[1]);
+    await writeToFifo(fifo, parts[2]);
     await waitFor(() => fixes.length === track.length);
     expect(fixes.map((f) => f.timeMs)).toEqual(track.map((p) => p.timeMs));
-    const stats = driver.stats();
-    expect(stats.bad).toBe(0);
-    expect(stats.lastIoError).toContain('gnss.fifo');
-    // Unblock the pending reopen so that close() has nothing left waiting on the FIFO.
-    const closing = driver.close();
-    await (await open(fifo, 'w')).close();
-    await closing;
+    expect(driver.stats()).toMatchObject({ bad: 0, connected: true, ioErrors: 0 });
+    await driver.close();
+    // close() let go of the FIFO: a writer now finds no reader (nothing left open or waiting in the driver).
+    await expect(open(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).rejects.toMatchObject({ code: 'ENXIO' });
   });
 
   it('reads a real tty (a pseudo-terminal from util-linux script): sets raw mode and the baud rate, survives the hangup', async () => {
@@ -162,12 +157,21 @@ describe('NMEA serial source', () => {
     await driver.close();
   });
 
-  it('keeps retrying a device that is not there, without throwing', async () => {
-    const driver = createGnssDriver({ device: join(tmp, 'ttyUSB9'), reconnectMs: 20 });
-    await driver.open(() => {});
+  it('keeps retrying a device that is not there, without throwing, and reads it once it appears', async () => {
+    const device = join(tmp, 'ttyUSB9');
+    const driver = createGnssDriver({ device, reconnectMs: 20 });
+    const fixes: GnssFix[] = [];
+    await driver.open((f) => fixes.push(f));
     await waitFor(() => driver.stats().ioErrors >= 3);
     expect(driver.stats()).toMatchObject({ connected: false });
     expect(driver.stats().lastIoError).toMatch(/ttyUSB9.*ENOENT/);
+    // Plugged in (a FIFO stands for the device node): the next retry opens it and reads.
+    await mkfifo(device);
+    await waitFor(() => driver.stats().connected);
+    const track = syntheticDrive({ seed: 5 }).track.slice(10, 16);
+    await writeToFifo(device, writeNmea(track).text);
+    await waitFor(() => fixes.length === track.length);
+    expect(fixes.map((f) => f.timeMs)).toEqual(track.map((p) => p.timeMs));
     await driver.close();
   });
 });
@@ -187,6 +191,26 @@ describe('GNSS fix as vehicle signals', () => {
     expect(batch.frame[0]).toBe(NO_FRAME);
   });
 });
+
+async function mkfifo(path: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    spawn('mkfifo', [path]).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo ${code}`))));
+  });
+}
+
+/** Writes through a writer of its own, in 37-character pieces with pauses (lines split anywhere), then closes it. */
+async function writeToFifo(fifo: string, text: string): Promise<void> {
+  // Non-blocking open: the driver holds the FIFO open, so a reader is there (ENXIO would say it is not).
+  const handle = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  try {
+    for (let i = 0; i < text.length; i += 37) {
+      await handle.write(text.slice(i, i + 37));
+      if (i % 370 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
