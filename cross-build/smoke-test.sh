@@ -171,7 +171,7 @@ done
 # Bad input to the build (arch-independent; reuses the first architecture's target root + runtime).
 echo "cross: bad input"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/roadlink-smoke-bad.XXXXXX")"
-step "build refuses bad input (architecture, toolchain, failing or wrong-arch addon)" \
+step "build refuses bad input (architecture, toolchain, failing, wrong-arch or wrong-ABI addon)" \
   bash "$CROSS_DIR/smoke/bad-input-check.sh" "${archs[0]}" "$tmp"
 rm -rf "$tmp"
 

@@ -35,7 +35,9 @@ build_addon() {
     local log="$WORK_DIR/logs/addon-$name-$TARGET_ARCH.log"
     mkdir -p "$(dirname "$log")"
     local started=$SECONDS
-    if ! (cd "$dir" && CC="$tc/cc" CXX="$tc/c++" LINK="$tc/c++" AR="$TARGET_TRIPLET-ar" \
+    local unset_npm_config=()
+    mapfile -t unset_npm_config < <(npm_config_env_unset_args)
+    if ! (cd "$dir" && env "${unset_npm_config[@]}" CC="$tc/cc" CXX="$tc/c++" LINK="$tc/c++" AR="$TARGET_TRIPLET-ar" \
           node "$REPO_DIR/node_modules/node-gyp/bin/node-gyp.js" rebuild --release \
             --arch="$TARGET_GYP_ARCH" --nodedir="$nodedir" --jobs="$(nproc)") >"$log" 2>&1; then
       tail -40 "$log" >&2
@@ -57,6 +59,47 @@ build_addon() {
   rm -rf "$dir/build"; mkdir -p "$dir/build/Release"
   cp "$cache"/*.node "$dir/build/Release/" 2>/dev/null || die "addon $name@$version produced no .node file"
   check_addon_binaries "$name" "$dir/build/Release"
+  local load_error
+  if ! load_error="$(addon_load_error "$dir/build/Release" "$nodedir")"; then
+    rm -rf "$cache"   # never served again (also drops a bad entry cached by an older build script)
+    die "addon $name@$version: $load_error"
+  fi
+}
+
+# node-gyp lets npm_config_<key> and npm_package_config_node_gyp_<key> environment variables
+# override its command line, and `npm run` exports every non-default npm setting that way: a
+# ~/.npmrc `nodedir=/usr` became npm_config_nodedir=/usr under `npm run test:cross` and replaced
+# --nodedir, so the addons were built against the host's Node headers. Prints `env` arguments
+# that remove them all, one a line.
+npm_config_env_unset_args() {
+  local var
+  while IFS= read -r var; do printf -- '-u\n%s\n' "$var"; done \
+    < <(compgen -e | grep -iE '^(npm_config_|npm_package_config_node_gyp_)' || true)
+}
+
+# The .node files of a directory must load in the target runtime: its node, under qemu-user on the
+# target root, dlopens each. This catches what file/objdump cannot see: an addon compiled against
+# other Node headers (NODE_MODULE_VERSION mismatch, "Module did not self-register"), a missing
+# symbol. Prints the reason and returns 1 when one does not load.
+# args: dir node-runtime-dir
+addon_load_error() {
+  local dir="$1" nodedir="$2" root libpath="" lib out
+  require_command "$TARGET_QEMU" qemu-user-static
+  root="$(ensure_target_root)"
+  while IFS= read -r lib; do libpath="${libpath:+$libpath:}$(dirname "$lib")"; done < <(ensure_extra_libs)
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  if out="$(QEMU_LD_PREFIX="$root" LD_LIBRARY_PATH="$libpath" "$TARGET_QEMU" "$nodedir/bin/node" -e '
+      for (const file of process.argv.slice(1)) {
+        try { process.dlopen({ exports: {} }, file) } catch (e) {
+          console.error(`${require("path").basename(file)}: ${e.message.replace(/\s+/g, " ")}`)
+          process.exitCode = 1
+        }
+      }' "$dir"/*.node 2>&1)"; then
+    return 0
+  fi
+  echo "does not load in its target runtime, node $TARGET_NODE_VERSION" \
+    "(NODE_MODULE_VERSION $(node_module_version "$nodedir"), $TARGET_ARCH under qemu): $(echo "$out" | tail -3)"
+  return 1
 }
 
 is_dropped_output() {

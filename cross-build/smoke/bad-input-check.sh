@@ -4,6 +4,8 @@
 #   2. cross toolchain not installed (PATH without it)
 #   3. an addon that fails to compile
 #   4. an addon compiled for the wrong architecture (host compiler behind the wrappers)
+#   5. an addon compiled against other Node headers (another NODE_MODULE_VERSION): it must load in the
+#      target runtime under qemu, as when npm_config_nodedir once replaced node-gyp's --nodedir
 # Cases 3-4 reuse the target root and runtime that a build of <arch> left in the work dir.
 # usage: bad-input-check.sh <arch> <scratch-dir>
 set -uo pipefail
@@ -40,13 +42,13 @@ triplet="$(source "$cross/lib/common.sh"; select_target "$arch"; echo "$TARGET_T
 expect_failure "'$triplet-gcc' not found: install the Debian package gcc-$triplet" \
   env PATH="$nogcc" bash "$cross/build.sh" "$arch"
 
-# A tiny Node-API addon package; $1 = its C source.
+# A tiny addon package; $1 = its source, $2 = its name, $3 = the source's extension (default c).
 make_addon() {
-  local app="$scratch/app-$2" pkg="$scratch/app-$2/node_modules/$2"
+  local app="$scratch/app-$2" pkg="$scratch/app-$2/node_modules/$2" src="addon.${3:-c}"
   rm -rf "$app"; mkdir -p "$pkg"
   printf '{"name":"%s","version":"1.0.0"}\n' "$2" > "$pkg/package.json"
-  printf "{'targets':[{'target_name':'%s','sources':['addon.c']}]}\n" "$2" > "$pkg/binding.gyp"
-  printf '%s\n' "$1" > "$pkg/addon.c"
+  printf "{'targets':[{'target_name':'%s','sources':['%s']}]}\n" "$2" "$src" > "$pkg/binding.gyp"
+  printf '%s\n' "$1" > "$pkg/$src"
   echo "$app"
 }
 good_c='#include <node_api.h>
@@ -82,3 +84,26 @@ if command -v gcc > /dev/null && command -v g++ > /dev/null; then
 else
   echo "  (no host gcc: the wrong-architecture case is not run)"
 fi
+
+# The cross wrappers with the target runtime's headers in front, except node_version.h, which
+# claims another NODE_MODULE_VERSION: file/objdump see a good arm binary, only loading it fails.
+work="${ROADLINK_CROSS_WORK:-$cross/.work}"
+nodedir="$(source "$cross/lib/common.sh"; WORK_DIR="$work"; select_target "$arch"
+  source "$cross/lib/node-runtime.sh"; ensure_node_runtime)" || fail "no $arch node runtime in $work"
+other_headers="$scratch/other-node-headers"
+mkdir -p "$other_headers"
+for f in "$nodedir"/include/node/*; do ln -s "$f" "$other_headers/"; done
+rm "$other_headers/node_version.h"
+sed -E 's/^#define NODE_MODULE_VERSION [0-9]+/#define NODE_MODULE_VERSION 1/' \
+  "$nodedir/include/node/node_version.h" > "$other_headers/node_version.h"
+other_tc="$scratch/other-headers-toolchain"
+mkdir -p "$other_tc"
+for tool in cc c++; do
+  printf '#!/bin/sh\nexec %s -I%s "$@"\n' "$work/toolchain/$arch/$tool" "$other_headers" > "$other_tc/$tool"
+  chmod +x "$other_tc/$tool"
+done
+app="$(make_addon '#include <node.h>
+static void init(v8::Local<v8::Object> exports) {}
+NODE_MODULE(NODE_GYP_MODULE_NAME, init)' abi_addon cc)"
+expect_failure "addon abi_addon@1.0.0: does not load in its target runtime" \
+  run_build_addon "$app" abi_addon "$other_tc"
