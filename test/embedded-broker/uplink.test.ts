@@ -79,7 +79,7 @@ describe('uplink and receiver over the embedded broker', () => {
     const presence = () => watcher.messages.map((m) => Presence.decode(unpack(Buffer.from(m.packet.payload), m.packet.properties)));
 
     const commands: Buffer[] = [];
-    const uplink = startUplink(t, { broker: { url: proxy.url() }, maxInFlight: 8, deflate: false, pollIntervalMs: 20 });
+    const uplink = startUplink(t, { broker: { url: proxy.url() }, maxInFlight: 8, deflate: false, pollIntervalMs: 20, maxPayloadBytes: 4096 });
     uplink.onCommand((bytes) => void commands.push(bytes));
     await waitFor(() => uplink.stats().ackedRows >= rows / 4, 'a quarter of the rows acked');
     proxy.refusing = true;
@@ -109,7 +109,7 @@ describe('uplink and receiver over the embedded broker', () => {
 
     const t = testStore();
     const sent = fillSamples(t.store, 5000, 250);
-    startUplink(t);
+    startUplink(t, { maxPayloadBytes: 1024 });
     await waitFor(() => t.store.stats().storedRows === 0, 'the store to empty while the receiver is away');
     expect(fx.broker.stats().queuedMessages).toBeGreaterThanOrEqual(20);
 
