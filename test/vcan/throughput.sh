@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Receive throughput on vcan0 under a flood (cangen -g 0 -L 8 -i for N seconds), inside the vcan VM.
+# Receive throughput on vcan0 under a flood (cangen -g GAP -L 8 -i for N seconds; GAP ms, default 0),
+# inside the vcan VM.
 # Each round runs candump (C, the reference) and one reader side by side on the same flood and
 # compares what each received with what was sent (vcan0 tx_packets). Rounds: candump alone, then
 # the readers of throughput-reader.mjs in turn, REPEAT times (the VM shares the host's CPUs, so
@@ -9,6 +10,7 @@
 #   timestamps), native (the project's native reader alone), driver-addon / driver-native (the
 #   SocketCanDriver on either backend, from dist/), driver (backend auto); default: addon
 #   driver-addon native driver-native. REPEAT (default 3). RCVBUF: see throughput-reader.mjs.
+#   Settings go inside the VM's command: test/vcan/run.sh -- env REPEAT=5 GAP=0.1 test/vcan/throughput.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -17,6 +19,7 @@ shift || true
 readers=("$@")
 [ ${#readers[@]} -gt 0 ] || readers=(addon driver-addon native driver-native)
 repeat=${REPEAT:-3}
+gap=${GAP:-0}
 iface=vcan0
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
@@ -66,7 +69,7 @@ round() {
   fi
 
   tx0=$(cat /sys/class/net/$iface/statistics/tx_packets)
-  timeout -s INT "$secs" cangen "$iface" -g 0 -L 8 -i || true
+  timeout -s INT "$secs" cangen "$iface" -g "$gap" -L 8 -i || true
   tx1=$(cat /sys/class/net/$iface/statistics/tx_packets)
   sleep 3 # let the readers drain their socket queues
 
@@ -86,7 +89,7 @@ round() {
   rates[$reader]+=" $((got_r / secs))"
 }
 
-echo "vcan throughput: cangen $iface -g 0 -L 8 -i for ${secs}s per round, $repeat rounds per reader, $(nproc) CPUs, kernel $(uname -r)"
+echo "vcan throughput: cangen $iface -g $gap -L 8 -i for ${secs}s per round, $repeat rounds per reader, $(nproc) CPUs, kernel $(uname -r)"
 round none
 for _ in $(seq "$repeat"); do
   for reader in "${readers[@]}"; do round "$reader"; done
