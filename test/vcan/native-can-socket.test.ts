@@ -15,7 +15,7 @@ import {
   type NativeSocketError,
 } from '../../drivers/socketcan/native-can-socket.js';
 import { Candump, candumpFrame } from './candump.js';
-import { cansend, requireVcan } from './vcan-env.js';
+import { cansend, requireVcan, setCanMtu, until } from './vcan-env.js';
 
 const run = promisify(execFile);
 const { EXTENDED, FD, BRS, ESI, RTR, ERROR } = FrameFlag;
@@ -39,15 +39,7 @@ beforeAll(() => {
   requireVcan('vcan1');
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function framesOf(batch: FrameBatch, count: number): Frame[] {
   return Array.from({ length: count }, (_, i) => ({ id: batch.id[i], flags: batch.flags[i], data: [...framePayload(batch, i)], timeUs: batch.timeUs[i] }));
@@ -203,14 +195,8 @@ describe('native SocketCAN reader on vcan (VM)', () => {
   });
 
   it('refuses CAN FD on an interface whose MTU is classic', async () => {
-    await run('ip', ['link', 'set', 'vcan1', 'down']);
-    await run('ip', ['link', 'set', 'vcan1', 'mtu', '16']);
-    await run('ip', ['link', 'set', 'vcan1', 'up']);
-    cleanups.push(async () => {
-      await run('ip', ['link', 'set', 'vcan1', 'down']);
-      await run('ip', ['link', 'set', 'vcan1', 'mtu', '72']);
-      await run('ip', ['link', 'set', 'vcan1', 'up']);
-    });
+    await setCanMtu('vcan1', 16);
+    cleanups.push(() => setCanMtu('vcan1', 72));
     const { socket } = open('vcan1');
     expect(socket).toMatchObject({ mtu: 16, canFd: false });
     expect(() => socket.send(0x1, FD, new Uint8Array(12))).toThrow(/vcan1: send \(CAN FD frame\) failed: .*EOPNOTSUPP/);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFrameBatch, framePayload, FrameFlag, type FrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { SocketCanDriver, type InterfaceStateEvent, type SocketCanBackend, type SocketCanDriverOptions } from '../../drivers/socketcan/socketcan-driver.js';
+import { setCanMtu, sleep, until } from './vcan-env.js';
 
 const run = promisify(execFile);
 const { EXTENDED, FD, BRS, ESI, RTR, ERROR } = FrameFlag;
@@ -23,15 +24,7 @@ function copyFrames(b: FrameBatch, into: Frame[]): void {
   for (let i = 0; i < b.count; i++) into.push({ bus: b.busNames[b.bus[i]], id: b.id[i], flags: b.flags[i], data: [...framePayload(b, i)], timeUs: b.timeUs[i] });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -167,14 +160,8 @@ describe.each(['native', 'addon'] as const)('SocketCanDriver on vcan (VM), %s ba
   });
 
   it('refuses CAN FD frames on an interface whose MTU is classic', async () => {
-    await run('ip', ['link', 'set', 'vcan1', 'down']);
-    await run('ip', ['link', 'set', 'vcan1', 'mtu', '16']);
-    await run('ip', ['link', 'set', 'vcan1', 'up']);
-    cleanups.push(async () => {
-      await run('ip', ['link', 'set', 'vcan1', 'down']);
-      await run('ip', ['link', 'set', 'vcan1', 'mtu', '72']);
-      await run('ip', ['link', 'set', 'vcan1', 'up']);
-    });
+    await setCanMtu('vcan1', 16);
+    cleanups.push(() => setCanMtu('vcan1', 72));
     const { driver } = await receiver({ interfaces: [{ iface: 'vcan1' }] });
     expect(driver.interfaceStatus()[0].fd).toBe(false);
     await expect(driver.send([{ bus: 'vcan1', id: 1, flags: FD, data: new Uint8Array(12) }])).rejects.toThrow(/MTU does not carry CAN FD/);

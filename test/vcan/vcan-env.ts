@@ -23,3 +23,19 @@ export function netSysValue(iface: string, name: string): string {
 export async function cansend(iface: string, frame: string): Promise<void> {
   await execFileAsync('cansend', [iface, frame]);
 }
+
+/** Sets an interface's MTU (down, mtu, up): 16 carries classic CAN only, 72 CAN FD too. */
+export async function setCanMtu(iface: string, mtu: 16 | 72): Promise<void> {
+  for (const args of [['down'], ['mtu', String(mtu)], ['up']]) await execFileAsync('ip', ['link', 'set', iface, ...args]);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `ok` every 20 ms; fails naming `what` after `ms`. */
+export async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
