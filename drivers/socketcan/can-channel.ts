@@ -8,8 +8,8 @@
 import type { OutgoingFrame } from '../can/can-driver.js';
 import type { FrameBatch } from '../can/frame-batch.js';
 import type { CanFilter } from './rx-filters.js';
-import { loadSocketcanAddon, openAddonChannel } from './addon-channel.js';
-import { loadNativeCanAddon } from './native-can-socket.js';
+import { loadSocketcanAddon, openAddonChannel, type SocketcanAddon } from './addon-channel.js';
+import { loadNativeCanAddon, type NativeCanAddon } from './native-can-socket.js';
 import { openNativeChannel } from './native-channel.js';
 
 export type SocketCanBackend = 'native' | 'addon';
@@ -56,31 +56,37 @@ export interface ChannelBackend {
   open(host: ChannelHost): CanChannel;
 }
 
+/** How each backend's addon is loaded (replaceable to see what `auto` does when one does not load). */
+export interface BackendLoaders {
+  native: () => NativeCanAddon;
+  addon: () => SocketcanAddon;
+}
+
+const LOADERS: BackendLoaders = { native: loadNativeCanAddon, addon: loadSocketcanAddon };
+
 /**
  * Loads a backend: `native` or `addon` as asked (throwing when it does not load), or with `auto`
  * the native reader when it loads, else the socketcan addon.
  */
-export function pickBackend(choice: SocketCanBackend | 'auto'): ChannelBackend {
-  if (choice === 'addon') return addonBackend();
-  if (choice === 'native') return nativeBackend();
+export function pickBackend(choice: SocketCanBackend | 'auto', loaders: BackendLoaders = LOADERS): ChannelBackend {
+  const native = (): ChannelBackend => {
+    const lib = loaders.native();
+    return { name: 'native', open: (host) => openNativeChannel(lib, host) };
+  };
+  const addon = (): ChannelBackend => {
+    const lib = loaders.addon();
+    return { name: 'addon', open: (host) => openAddonChannel(lib, host) };
+  };
+  if (choice === 'addon') return addon();
+  if (choice === 'native') return native();
   try {
-    return nativeBackend();
+    return native();
   } catch (nativeError) {
     const fallbackReason = (nativeError as Error).message;
     try {
-      return { ...addonBackend(), fallbackReason };
+      return { ...addon(), fallbackReason };
     } catch (addonError) {
       throw new Error(`socketcan: no backend loads: ${fallbackReason}; ${(addonError as Error).message}`);
     }
   }
-}
-
-function nativeBackend(): ChannelBackend {
-  const lib = loadNativeCanAddon();
-  return { name: 'native', open: (host) => openNativeChannel(lib, host) };
-}
-
-function addonBackend(): ChannelBackend {
-  const lib = loadSocketcanAddon();
-  return { name: 'addon', open: (host) => openAddonChannel(lib, host) };
 }

@@ -67,7 +67,6 @@ export interface NativeCanSocket {
   poll(callback: (error?: NativeSocketError) => void): void;
   /** Brings counters[KERNEL_DROPS] up to date now (SO_MEMINFO) rather than with the next frame. */
   syncDrops(): void;
-  pause(): void;
   /** Closes the socket; repeating it does nothing. */
   close(): void;
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseInterface, loadSocketcanAddon, SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
 import { buildRxFilters, CAN_RAW_FILTER_MAX, dropUnwanted, filterPasses, wantedKey, type RxId } from '../../drivers/socketcan/rx-filters.js';
 import { createFrameBatch, framePayload, FrameFlag, pushFrame } from '../../drivers/can/frame-batch.js';
+import { pickBackend } from '../../drivers/socketcan/can-channel.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 describe('socketcan addon', () => {
@@ -45,6 +46,27 @@ describe('SocketCanDriver', () => {
     expect(() => new SocketCanDriver({ interfaces: [] })).toThrow(/no interfaces/);
     expect(() => new SocketCanDriver({ interfaces: [{ iface: 'vcan0' }, { iface: 'vcan1', bus: 'vcan0' }] })).toThrow(/bus vcan0 is given twice/);
     expect(() => new SocketCanDriver({ interfaces: [{ iface: 'vcan0', rxIds: [{ id: 0x800, extended: false }] }] })).toThrow(/0x800\) is out of range for a 11-bit/);
+  });
+});
+
+describe('pickBackend', () => {
+  const missing = (what: string) => () => {
+    throw new Error(`${what} is not built`);
+  };
+
+  it('takes the native reader when it loads, else the socketcan addon, saying why', () => {
+    const auto = pickBackend('auto');
+    expect(auto.name).toBe('native');
+    expect(auto.fallbackReason).toBeUndefined();
+    const fallback = pickBackend('auto', { native: missing('native reader'), addon: loadSocketcanAddon });
+    expect(fallback).toMatchObject({ name: 'addon', fallbackReason: 'native reader is not built' });
+  });
+
+  it('fails naming both when neither loads, and when the one asked for does not', () => {
+    const none = { native: missing('native reader'), addon: missing('socketcan addon') };
+    expect(() => pickBackend('auto', none)).toThrow('socketcan: no backend loads: native reader is not built; socketcan addon is not built');
+    expect(() => pickBackend('native', { ...none, addon: loadSocketcanAddon })).toThrow('native reader is not built');
+    expect(pickBackend('addon', { ...none, addon: loadSocketcanAddon }).name).toBe('addon');
   });
 });
 

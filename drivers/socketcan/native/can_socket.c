@@ -9,7 +9,7 @@
  *   new CanSocket(iface, { filters, errorMask, deliverErrors, rcvbufBytes, counters })
  *   socket.setTarget(id, len, flags, timeUs, data)  the batch arrays read() writes into
  *   socket.read(start, max) -> frames written at [start, start + n); n < max: queue drained
- *   socket.send(id, flags, data)   socket.poll(callback)   socket.pause()   socket.close()
+ *   socket.send(id, flags, data)   socket.poll(callback)   socket.close()
  *   socket.syncDrops()   brings counters[KERNEL_DROPS] up to date (SO_MEMINFO)
  * Errors are JS Errors with code (errno name), errno, syscall and iface.
  */
@@ -582,7 +582,10 @@ static napi_value socket_poll(napi_env env, napi_callback_info info) {
   napi_create_reference(env, argv[0], 1, &s->callback_ref);
   if (!s->self_ref) napi_create_reference(env, self, 1, &s->self_ref);
   int rc = uv_poll_start(s->poll, UV_READABLE, on_poll);
-  if (rc != 0) return throw_errno(env, s->iface, "uv_poll_start", -rc);
+  if (rc != 0) {
+    release_ref(env, &s->self_ref);
+    return throw_errno(env, s->iface, "uv_poll_start", -rc);
+  }
   return NULL;
 }
 
@@ -598,16 +601,6 @@ static napi_value socket_sync_drops(napi_env env, napi_callback_info info) {
   socklen_t len = sizeof meminfo;
   if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, meminfo, &len) == 0 && len > SK_MEMINFO_DROPS * sizeof(uint32_t))
     note_drops(s, meminfo[SK_MEMINFO_DROPS]);
-  return NULL;
-}
-
-/* pause(): stops calling the poll callback (frames queue in the kernel meanwhile). */
-static napi_value socket_pause(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  can_socket *s = unwrap(env, info, &argc, NULL, 0);
-  if (!s || !s->poll) return NULL;
-  uv_poll_stop(s->poll);
-  release_ref(env, &s->self_ref);
   return NULL;
 }
 
@@ -627,7 +620,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"send", NULL, socket_send, NULL, NULL, NULL, napi_default_method, NULL},
       {"poll", NULL, socket_poll, NULL, NULL, NULL, napi_default_method, NULL},
       {"syncDrops", NULL, socket_sync_drops, NULL, NULL, NULL, napi_default_method, NULL},
-      {"pause", NULL, socket_pause, NULL, NULL, NULL, napi_default_method, NULL},
       {"close", NULL, socket_close, NULL, NULL, NULL, napi_default_method, NULL},
   };
   napi_value cls, flags;
