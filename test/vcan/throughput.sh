@@ -5,7 +5,7 @@
 # compares what each received with what was sent (vcan0 tx_packets). Rounds: candump alone, then
 # the readers of throughput-reader.mjs in turn, REPEAT times (the VM shares the host's CPUs, so
 # single rounds are noisy); the summary gives each reader's median. A measurement, not a test.
-# Usage (host): npm run build && test/vcan/run.sh -- test/vcan/throughput.sh [seconds=5] [reader...]
+# Usage (host): npm run build:native && npm run build && test/vcan/run.sh -- test/vcan/throughput.sh [seconds=5] [reader...]
 #   readers (throughput-reader.mjs): addon (plain socketcan addon channel), addon-ts (with kernel
 #   timestamps), native (the project's native reader alone), driver-addon / driver-native (the
 #   SocketCanDriver on either backend, from dist/), driver (backend auto); default: addon
