@@ -66,13 +66,18 @@ end_relays() {
 start_relay stdout 1
 start_relay stderr 2
 
+# The shared CAN corpus (real logs the vcan tests replay) lives beside the checkout, or at CORPUS_DIR.
+# The guest's /tmp is its own tmpfs, so the corpus gets a share of its own at the same path.
+corpus_dir=$(cd "${CORPUS_DIR:-$work_dir/../shared/corpus}" 2>/dev/null && pwd || true)
 {
   echo "WORK_DIR=$(q "$work_dir")"
+  echo "CORPUS_DIR=$(q "$corpus_dir")"
   echo "VCAN_IFACES=$(q "$ifaces")"
 } >"$ctl/vm.conf"
 {
   echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   echo "export HOME=/root LANG=C.UTF-8 TERM=dumb ROADLINK_VCAN_VM=1 VCAN_IFACES=$(q "$ifaces")"
+  if [ -n "$corpus_dir" ]; then echo "export CORPUS_DIR=$(q "$corpus_dir")"; fi
   for v in CI NODE_OPTIONS; do
     if [ -n "${!v:-}" ]; then echo "export $v=$(q "${!v}")"; fi
   done
@@ -84,6 +89,8 @@ start_relay stderr 2
 } >"$ctl/command.sh"
 
 virtfs() { echo "local,path=$1,mount_tag=$2,security_model=none,multidevs=remap$3"; }
+corpus_share=()
+if [ -n "$corpus_dir" ]; then corpus_share=(-virtfs "$(virtfs "$corpus_dir" corpus ,readonly=on)"); fi
 qemu_args=(
   -M pc -nodefaults -no-user-config -display none -no-reboot
   "${accel_args[@]}" -smp "$cpus" -m "$mem"
@@ -93,6 +100,7 @@ qemu_args=(
   -virtfs "$(virtfs / hostroot ,readonly=on)"
   -virtfs "$(virtfs "$work_dir" work '')"
   -virtfs "$(virtfs "$ctl" ctl '')"
+  "${corpus_share[@]}"
   -device virtio-rng-pci
   -device virtio-serial-pci
   -chardev "pipe,id=out,path=$tmp/stdout" -device virtserialport,chardev=out,name=roadlink.stdout
