@@ -4,11 +4,10 @@
  * frames in 1024-frame batches (the size drivers hand over). The sample batch is reused per frame
  * batch, as the agent's pipeline does. GC runs during the timed loop show per-frame allocation.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { createFrameBatch, FRAME_STRIDE, type FrameBatch } from '../../drivers/can/frame-batch.js';
-import { CandumpParser } from '../../drivers/replay/candump-parser.js';
+import { FRAME_STRIDE, type FrameBatch } from '../../drivers/can/frame-batch.js';
+import { corpusFile } from '../helpers/corpus.js';
+import { copyFrameBatch, logBatches } from '../helpers/bench-frames.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
@@ -16,35 +15,12 @@ import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 const TARGET_FRAMES = 1_000_000;
 const BATCH = 1024;
 
-async function corpusPath(relative: string): Promise<string> {
-  // Compiled, this file runs from dist/test/bench/: the corpus is one level further up than from test/.
-  process.env.CORPUS_DIR ??= join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus');
-  const { corpusFile } = await import('../helpers/corpus.js');
-  return corpusFile(relative);
-}
-
-function copyBatch(source: FrameBatch): FrameBatch {
-  const copy = createFrameBatch(source.count, source.busNames);
-  copy.count = source.count;
-  copy.bus.set(source.bus.subarray(0, source.count));
-  copy.id.set(source.id.subarray(0, source.count));
-  copy.len.set(source.len.subarray(0, source.count));
-  copy.flags.set(source.flags.subarray(0, source.count));
-  copy.timeUs.set(source.timeUs.subarray(0, source.count));
-  copy.data.set(source.data.subarray(0, source.count * FRAME_STRIDE));
-  return copy;
-}
-
 /** The log as 1024-frame batches, repeated (as distinct copies) to at least TARGET_FRAMES frames. */
 function loadBatches(logPath: string): { batches: FrameBatch[]; frames: number } {
-  const once: FrameBatch[] = [];
-  const parser = new CandumpParser(createFrameBatch(BATCH), (b) => once.push(copyBatch(b)));
-  parser.push(readFileSync(logPath));
-  parser.end();
-  const perCopy = once.reduce((n, b) => n + b.count, 0);
+  const { batches: once, frames: perCopy } = logBatches(logPath, BATCH);
   const copies = Math.ceil(TARGET_FRAMES / perCopy);
   const batches: FrameBatch[] = [];
-  for (let c = 0; c < copies; c++) for (const b of once) batches.push(c === 0 ? b : copyBatch(b));
+  for (let c = 0; c < copies; c++) for (const b of once) batches.push(c === 0 ? b : copyFrameBatch(b));
   return { batches, frames: perCopy * copies };
 }
 
@@ -64,8 +40,8 @@ function decodeAll(decoder: Decoder, batches: FrameBatch[]): { ms: number; sampl
 }
 
 export async function run(): Promise<void> {
-  const { db } = loadDbcFile(await corpusPath('dbc/opendbc/hyundai_can.dbc'));
-  const { batches, frames } = loadBatches(await corpusPath('logs/eldominio/kona/turnonlog.log'));
+  const { db } = loadDbcFile(corpusFile('dbc/opendbc/hyundai_can.dbc'));
+  const { batches, frames } = loadBatches(corpusFile('logs/eldominio/kona/turnonlog.log'));
   const compileStart = process.hrtime.bigint();
   const decoder = new Decoder([{ bus: '*', databases: [db] }]);
   const compileMs = Number(process.hrtime.bigint() - compileStart) / 1e6;

@@ -3,7 +3,7 @@
  * driver reads them. Input: the Kona log (shared corpus) repeated to at least 1,000,000 lines.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { corpusFile } from '../helpers/corpus.js';
 import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 
@@ -23,15 +23,8 @@ function parseOnce(text: Buffer): { lines: number; frames: number; badLines: num
   return { ...parser.stats, ms, checksum };
 }
 
-/** The corpus helper's default path assumes test/helpers/, one level above dist/test/helpers/. */
-async function corpusFileFromDist(relative: string): Promise<string> {
-  process.env.CORPUS_DIR ??= join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus');
-  const { corpusFile } = await import('../helpers/corpus.js');
-  return corpusFile(relative);
-}
-
 export async function run(): Promise<void> {
-  const log = readFileSync(await corpusFileFromDist('logs/eldominio/kona/turnonlog.log'));
+  const log = readFileSync(corpusFile('logs/eldominio/kona/turnonlog.log'));
   const linesPerCopy = log.reduce((n, c) => (c === 10 ? n + 1 : n), 0);
   const copies = Math.ceil(TARGET_LINES / linesPerCopy);
   const text = Buffer.concat(Array.from({ length: copies }, () => log));

@@ -24,6 +24,7 @@ import { Decoder, type SignalInfo } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { Priority, Store } from '../../agent/store/store.js';
 import { Uplink } from '../../agent/uplink/uplink.js';
+import { corpusFile } from '../helpers/corpus.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 
 const TARGET_SAMPLES = 3_000_000;
@@ -31,13 +32,6 @@ const TARGET_SAMPLES = 3_000_000;
 const SMALL_CHUNK = 100;
 const SMALL_TOTAL = 200_000;
 const VIN = 'KMHK381GFKU000001';
-
-async function corpusPath(relative: string): Promise<string> {
-  // Compiled, this file runs from dist/test/bench/: the corpus is one level further up than from test/.
-  process.env.CORPUS_DIR ??= join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus');
-  const { corpusFile } = await import('../helpers/corpus.js');
-  return corpusFile(relative);
-}
 
 interface Samples {
   count: number;
@@ -49,7 +43,7 @@ interface Samples {
 
 /** Every decoded sample of the log, in arrival order. */
 async function decodeKona(): Promise<Samples> {
-  const { db } = loadDbcFile(await corpusPath('dbc/opendbc/hyundai_can.dbc'));
+  const { db } = loadDbcFile(corpusFile('dbc/opendbc/hyundai_can.dbc'));
   const decoder = new Decoder([{ bus: '*', databases: [db] }]);
   const signal: number[] = [];
   const timeUs: number[] = [];
@@ -65,7 +59,7 @@ async function decodeKona(): Promise<Samples> {
       value.push(out.value[i]);
     }
   });
-  parser.push(readFileSync(await corpusPath('logs/eldominio/kona/turnonlog.log')));
+  parser.push(readFileSync(corpusFile('logs/eldominio/kona/turnonlog.log')));
   parser.end();
   return { count: signal.length, signal: Uint32Array.from(signal), timeUs: Float64Array.from(timeUs), value: Float64Array.from(value), signals: decoder.signals };
 }
