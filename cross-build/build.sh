@@ -63,7 +63,7 @@ node "$REPO_DIR/node_modules/typescript/bin/tsc" -p "$src/tsconfig.json" --outDi
   --sourceMap false --incremental false >"$stage/tsc.log" 2>&1 \
   || { cat "$stage/tsc.log" >&2; die "TypeScript compilation failed"; }
 rm -rf "$app/dist/test"
-[ -f "$app/dist/agent/cli/main.js" ] || say "warning: no agent/cli/main.ts yet: bin/roadlink has no CLI to run"
+[ -f "$app/dist/apps/cli/main.js" ] || say "warning: no apps/cli/main.ts yet: bin/roadlink has no CLI to run"
 cp "$src/package.json" "$src/package-lock.json" "$app/"
 for dir in proto examples; do [ -d "$src/$dir" ] && cp -a "$src/$dir" "$app/"; done
 

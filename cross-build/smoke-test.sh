@@ -110,7 +110,7 @@ for arch in "${archs[@]}"; do
   step "bundled node $TARGET_NODE_VERSION starts on glibc $TARGET_GLIBC_MAX (qemu)" check_runtime \
     && figures[$arch.start]="$step_ms"
 
-  if [ -f "$b/app/dist/agent/cli/main.js" ]; then
+  if [ -f "$b/app/dist/apps/cli/main.js" ]; then
     check_version() {
       # Through a symlink, as /usr/local/bin/roadlink is installed: the launcher must find its bundle.
       ln -sfn "$b/bin/roadlink" "$tmp/roadlink-symlink"
@@ -119,7 +119,7 @@ for arch in "${archs[@]}"; do
     }
     step "roadlink --version (through a symlink)" check_version
   else
-    skip "roadlink --version" "the bundle has no CLI (agent/cli/main.ts not in this checkout yet)"
+    skip "roadlink --version" "the bundle has no CLI (apps/cli/main.ts not in this checkout yet)"
   fi
 
   step "production dependencies load" "$b/bin/roadlink-node" "$b/app/.smoke/deps-check.mjs"
@@ -145,14 +145,14 @@ for arch in "${archs[@]}"; do
       "$b/bin/roadlink-node" "$b/app/.smoke/config-check.mjs" "$b/config/config.yaml" "${strict_flag[@]}"
   fi
 
-  if [ -f "$b/app/dist/agent/cli/decode.js" ]; then
+  if [ -f "$b/app/dist/apps/cli/decode.js" ]; then
     step "roadlink decode (own DBC + log)" node "$CROSS_DIR/smoke/decode-check.mjs" "$b" "$tmp" \
       && figures[$arch.decode]="$(echo "$step_output" | sed -n 's/.*first decoded frame: \([0-9]*\) ms.*/\1/p')"
   else
-    skip "roadlink decode" "the bundle's CLI has no decode command yet (agent/cli/decode.ts)"
+    skip "roadlink decode" "the bundle's CLI has no decode command yet (apps/cli/decode.ts)"
   fi
 
-  if grep -q "name: 'run'" "$b/app/dist/agent/cli/main.js" 2>/dev/null; then
+  if grep -q "name: 'run'" "$b/app/dist/apps/cli/main.js" 2>/dev/null; then
     step "roadlink run: replay -> store -> MQTT 5 uploads (mosquitto)" \
       node "$CROSS_DIR/smoke/agent-run-check.mjs" "$b" "$tmp" \
       && figures[$arch.upload]="$(echo "$step_output" | sed -n 's/.*first upload: \([0-9]*\) ms.*/\1/p')" \

@@ -6,7 +6,7 @@
  *   passed on by older code loses nothing (proto/README.md, compatibility rules).
  *
  * protobufjs/minimal is a process-wide singleton, so this applies to every user of it (the generated
- * code and agent/store/sample-chunk.ts, which writes numbers anyway).
+ * code and wire/sample-chunk.ts, which writes numbers anyway).
  */
 import $protobuf from 'protobufjs/minimal.js';
 

@@ -26,11 +26,11 @@ import type { CanDriver, OutgoingFrame } from '../../drivers/can/can-driver.js';
 import { CommandRequest, CommandResponse, CommandState, type ICommandResponse } from '../../proto/gen/roadlink.js';
 import { AuditLog } from './audit-log.js';
 import { CommandArgError, type CommandCatalog, type CompiledCommand } from './command-catalog.js';
-import { Keyring } from './command-keys.js';
+import { Keyring } from '../../wire/command-keys.js';
 import { CommandLedger, type StateStore } from './command-ledger.js';
 import type { CommandsConfig } from './commands-config.js';
 import type { LiveSignals } from './live-signals.js';
-import { openEnvelope, SIGNED_COMMAND } from './signed-envelope.js';
+import { openEnvelope, SIGNED_COMMAND } from '../../wire/signed-envelope.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 

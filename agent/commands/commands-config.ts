@@ -30,7 +30,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stateDir, type ValueNode } from '../config/config-reader.js';
 import { ExpressionError } from '../rules/expression/expression-parser.js';
-import { KEY_USES, parsePublicKey, type KeyUse } from './command-keys.js';
+import { KEY_USES, parsePublicKey, type KeyUse } from '../../wire/command-keys.js';
 import { compileCondition, type ConditionEnv } from './signal-condition.js';
 
 export interface CommandKeyConfig {

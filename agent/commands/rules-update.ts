@@ -19,10 +19,10 @@ import { parseRulesJson } from '../config/rules-document.js';
 import type { MonitorsConfig } from '../config/sections/monitors.js';
 import type { RuleConfig, StatesConfig } from '../config/sections/rules.js';
 import type { AuditLog } from './audit-log.js';
-import { Keyring } from './command-keys.js';
+import { Keyring } from '../../wire/command-keys.js';
 import type { StateStore } from './command-ledger.js';
 import type { CommandKeyConfig } from './commands-config.js';
-import { openEnvelope, SIGNED_RULES_UPDATE } from './signed-envelope.js';
+import { openEnvelope, SIGNED_RULES_UPDATE } from '../../wire/signed-envelope.js';
 
 /** The part of the RulesEngine (agent/rules/rules-engine.ts) an update goes through. */
 export interface RulesHost {

@@ -8,7 +8,7 @@ import { Event, SampleBatch, Status, type IEvent, type IPosition, type ISignalDe
 import type { FeatureEvent } from '../rules/features/index.js';
 import { toMs } from '../rules/features/feature.js';
 import type { CapturedWindow, EventTrigger } from '../rules/rule-output.js';
-import { SampleChunkEncoder } from '../store/sample-chunk.js';
+import { SampleChunkEncoder } from '../../wire/sample-chunk.js';
 
 /** roadlink.v1.Ignition numbers. */
 const IGNITION_OFF = 1;

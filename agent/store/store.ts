@@ -54,7 +54,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { InFlightRows } from './in-flight.js';
 import { PendingSamples } from './pending-samples.js';
-import { MAX_RAW, SampleChunkEncoder } from './sample-chunk.js';
+import { MAX_RAW, SampleChunkEncoder } from '../../wire/sample-chunk.js';
 import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, type Synchronous } from './schema.js';
 import { SignalGrids, type SignalGridLookup } from './signal-grids.js';
 import { isCorruptionCode, StoreOpenError } from './store-errors.js';

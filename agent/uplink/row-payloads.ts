@@ -2,12 +2,12 @@
  * Turns stored rows into the payloads to publish: one row's bytes (deflated when that pays), or
  * several contiguous sample rows merged into one SampleBatch (sample-merge.ts); a sample chunk that
  * exceeds the maximum payload size is split into contiguous sequence sub-ranges
- * (agent/store/sample-chunk.ts decodes and re-encodes it) until every part fits.
+ * (wire/sample-chunk.ts decodes and re-encodes it) until every part fits.
  * A record cannot be split: one over the limit is reported as oversize and not sent.
  */
 import type { StoredRow } from '../store/store.js';
-import { SampleChunkEncoder, splitSampleChunk } from '../store/sample-chunk.js';
-import { pack, type PackedPayload } from './payload.js';
+import { SampleChunkEncoder, splitSampleChunk } from '../../wire/sample-chunk.js';
+import { pack, type PackedPayload } from '../../wire/payload.js';
 import { mergeSampleChunks } from './sample-merge.js';
 
 export interface RowPayloads {

@@ -1,5 +1,5 @@
 /**
- * Merges stored sample chunks (SampleBatch bytes, agent/store/sample-chunk.ts) of one stream and
+ * Merges stored sample chunks (SampleBatch bytes, wire/sample-chunk.ts) of one stream and
  * priority whose sequence ranges follow each other into one SampleBatch covering the whole range.
  *
  * The merged batch has one column per signal (ascending signal id, each column's samples in chunk
@@ -8,7 +8,7 @@
  * covers exactly the chunks' seq range, but a sample's seq inside that range can differ from the one
  * it had in its chunk (the range, not the position, identifies what was delivered).
  */
-import { decodeSampleChunk, SampleChunkEncoder, type DecodedSampleChunk, type SampleColumns } from '../store/sample-chunk.js';
+import { decodeSampleChunk, SampleChunkEncoder, type DecodedSampleChunk, type SampleColumns } from '../../wire/sample-chunk.js';
 
 export interface MergedChunk {
   bytes: Uint8Array;

@@ -22,14 +22,14 @@ import { EventEmitter } from 'node:events';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { Presence, SignedCommand, SignedRulesUpdate, type ICheckin } from '../../proto/gen/roadlink.js';
 import type { StoredRow } from '../store/store.js';
-import type { BackoffOptions } from './backoff.js';
-import type { BrokerOptions } from './broker-options.js';
+import type { BackoffOptions } from '../../wire/backoff.js';
+import type { BrokerOptions } from '../../wire/broker-options.js';
 import { encodeCheckin, newBootId } from './checkin.js';
-import { MqttSession, withTimeout, type Log } from './mqtt-session.js';
-import { pack, publishProperties, unpack, type PackedPayload } from './payload.js';
+import { MqttSession, withTimeout, type Log } from '../../wire/mqtt-session.js';
+import { pack, publishProperties, unpack, type PackedPayload } from '../../wire/payload.js';
 import { BatchWindow } from './batch-window.js';
 import { RowPayloader, type RowPayloads } from './row-payloads.js';
-import { checkVin, vehicleTopics, type TopicKind } from './topics.js';
+import { checkVin, vehicleTopics, type TopicKind } from '../../wire/topics.js';
 
 /** The part of agent/store/store.ts the uplink uses. */
 export interface UplinkStore {

@@ -72,7 +72,7 @@ subscriber.on('message', (topic, payload) => {
 
 // The project's reference receiver (host node, the bundle's JavaScript) decodes what arrives.
 const receivedFile = join(work, 'received.jsonl');
-const receiver = spawn(process.execPath, [join(bundle, 'app', 'dist', 'agent', 'cli', 'main.js'), 'backend', '--broker', `mqtt://127.0.0.1:${port}`, '--no-share', '--out', receivedFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+const receiver = spawn(process.execPath, [join(bundle, 'app', 'dist', 'apps', 'cli', 'main.js'), 'backend', '--broker', `mqtt://127.0.0.1:${port}`, '--no-share', '--out', receivedFile], { stdio: ['ignore', 'ignore', 'pipe'] });
 cleanups.push(() => receiver.kill('SIGKILL'));
 let receiverLog = '';
 receiver.stderr.on('data', (chunk) => (receiverLog += chunk));

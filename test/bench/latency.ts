@@ -1,6 +1,6 @@
 /**
  * End-to-end uplink benchmark (issue "Uplink and remote commands"): the whole agent (examples/demo,
- * demo DBC, the demo drive of agent/demo/demo-log.ts) against a real local mosquitto.
+ * demo DBC, the demo drive of apps/demo/demo-log.ts) against a real local mosquitto.
  *
  * (a) Bytes on the wire per uploaded sample: the uplink's socket bytes (MQTT headers, properties,
  *     Checkin, status, events, keep-alives; TCP/IP headers not included) against the samples the
@@ -32,8 +32,8 @@ import { deflateRawSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import { Agent, type AgentOptions } from '../../agent/runtime/agent.js';
 import { encodeMessage } from '../../agent/decode/encoder.js';
-import { Receiver } from '../../agent/uplink/receiver.js';
-import { WINDOW_FIELDS } from '../../agent/uplink/message-json.js';
+import { Receiver } from '../../backend/receiver.js';
+import { WINDOW_FIELDS } from '../../backend/message-json.js';
 import { createFrameBatch, pushFrame } from '../../drivers/can/frame-batch.js';
 import { wallClockUs } from '../../drivers/can/wall-clock.js';
 import { benchDemo, type BenchDemo, type YamlEdit } from '../helpers/bench-demo.js';
@@ -168,7 +168,7 @@ export async function bytesPerSample(label: string, edits: YamlEdit[]): Promise<
 
 /** `roadlink backend` in its own process; `onLine` gets each printed line and the time it arrived. */
 async function backendProcess(url: string, onLine: (line: string, atMs: number) => void) {
-  const main = fileURLToPath(new URL('../../agent/cli/main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../../apps/cli/main.js', import.meta.url));
   const child = spawn(process.execPath, [main, 'backend', '--broker', url, '--no-share'], { stdio: ['ignore', 'pipe', 'pipe'] });
   createInterface({ input: child.stdout }).on('line', (line) => onLine(line, performance.now()));
   let stderr = '';

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runKeys } from '../../agent/cli/keys.js';
-import { loadSigningKey, signCommand } from '../../agent/commands/command-client.js';
-import { Keyring } from '../../agent/commands/command-keys.js';
+import { runKeys } from '../../apps/cli/keys.js';
+import { loadSigningKey, signCommand } from '../../backend/command-client.js';
+import { Keyring } from '../../wire/command-keys.js';
 import { SignedCommand } from '../../proto/gen/roadlink.js';
 import { Capture } from './fixtures.js';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRequest, CommandResponse, CommandState, SignedCommand } from '../../proto/gen/roadlink.js';
-import { signCommand, type CommandSpec } from '../../agent/commands/command-client.js';
-import { signBytes } from '../../agent/commands/command-keys.js';
+import { signCommand, type CommandSpec } from '../../backend/command-client.js';
+import { signBytes } from '../../wire/command-keys.js';
 import { Harness, newKey, VIN, type TestKey } from './fixtures.js';
 
 const { IN_PROGRESS, SUCCEEDED, FAILED, TIMEOUT, REJECTED } = {

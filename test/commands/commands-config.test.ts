@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileCommandCatalog } from '../../agent/commands/command-catalog.js';
-import { generateKeyPair, parsePublicKey, rawPublicKeyBase64 } from '../../agent/commands/command-keys.js';
+import { generateKeyPair, parsePublicKey, rawPublicKeyBase64 } from '../../wire/command-keys.js';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
 import { ConfigError } from '../../agent/config/config-error.js';
 import { loadConfig } from '../../agent/config/load-config.js';

@@ -12,8 +12,8 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CommandResponse } from '../../proto/gen/roadlink.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
 import { compileCommandCatalog, type CommandCatalog } from '../../agent/commands/command-catalog.js';
-import { generateKeyPair, rawPublicKeyBase64, parsePrivateKey } from '../../agent/commands/command-keys.js';
-import type { SigningKey } from '../../agent/commands/command-client.js';
+import { generateKeyPair, rawPublicKeyBase64, parsePrivateKey } from '../../wire/command-keys.js';
+import type { SigningKey } from '../../backend/command-client.js';
 import { CommandProcessor, type CommandProcessorOptions } from '../../agent/commands/command-processor.js';
 import { EngineLiveSignals } from '../../agent/commands/live-signals.js';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
@@ -28,7 +28,7 @@ import type { RulesEngine } from '../../agent/rules/rules-engine.js';
 import type { SignalMap } from '../../agent/rules/signal-map.js';
 import { Store } from '../../agent/store/store.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
-import { SimulatedEcu, type EcuReaction } from '../../agent/demo/simulated-ecu.js';
+import { SimulatedEcu, type EcuReaction } from '../../apps/demo/simulated-ecu.js';
 
 /** A Writable that keeps what the CLI writes. */
 export class Capture extends Writable {

@@ -5,7 +5,7 @@ import { vehicleSignalNames } from '../../agent/config/config.js';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
-import { DEMO_HOME } from '../../agent/demo/drive-profile.js';
+import { DEMO_HOME } from '../../apps/demo/drive-profile.js';
 import { buildSignalMap, decoderSignalRefs } from '../../agent/rules/signal-map.js';
 import { demoFolder } from '../helpers/demo-config.js';
 

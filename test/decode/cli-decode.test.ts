@@ -6,8 +6,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDecode } from '../../agent/cli/decode.js';
-import { pythonFloatRepr } from '../../agent/cli/decode-jsonl.js';
+import { runDecode } from '../../apps/cli/decode.js';
+import { pythonFloatRepr } from '../../apps/cli/decode-jsonl.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -122,13 +122,13 @@ describe('roadlink binary (built with tsc, spawned)', () => {
   beforeAll(async () => {
     // Compile only the CLI and what it imports into a private folder (dist/ is shared with other builds).
     const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    await promisify(execFile)(process.execPath, [tsc, '--outDir', out, '--rootDir', repo, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', join(repo, 'agent', 'cli', 'main.ts'), join(repo, 'agent', 'cli', 'decode.ts')], { cwd: repo });
+    await promisify(execFile)(process.execPath, [tsc, '--outDir', out, '--rootDir', repo, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--strict', '--skipLibCheck', '--types', 'node', join(repo, 'apps', 'cli', 'main.ts'), join(repo, 'apps', 'cli', 'decode.ts')], { cwd: repo });
   }, 120_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('is a node script that prints help, version, and decodes a log', () => {
-    expect(readFileSync(join(repo, 'agent', 'cli', 'main.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
-    const main = join(out, 'agent', 'cli', 'main.js');
+    expect(readFileSync(join(repo, 'apps', 'cli', 'main.ts'), 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    const main = join(out, 'apps', 'cli', 'main.js');
     const version = spawnSync(process.execPath, [main, '--version'], { encoding: 'utf8' });
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version);
     const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });

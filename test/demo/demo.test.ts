@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDemo, DEMO_DRIVE_S, type DemoResult } from '../../agent/demo/demo-runner.js';
-import { driveProfile } from '../../agent/demo/drive-profile.js';
+import { runDemo, DEMO_DRIVE_S, type DemoResult } from '../../apps/demo/demo-runner.js';
+import { driveProfile } from '../../apps/demo/drive-profile.js';
 
 describe('roadlink demo', () => {
   const dir = mkdtempSync(join(tmpdir(), 'roadlink-demo-test-'));

@@ -5,7 +5,7 @@
  * the trip boundaries must come from the same frames.
  *
  * Expected times are read from the log's bytes with plain bit extraction, and expected distances and
- * fuel from the drive script (agent/demo/drive-profile.ts), not from the code under test.
+ * fuel from the drive script (apps/demo/drive-profile.ts), not from the code under test.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { loadConfig } from '../../agent/config/load-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
-import { driveProfile, DEMO_HOME } from '../../agent/demo/drive-profile.js';
+import { driveProfile, DEMO_HOME } from '../../apps/demo/drive-profile.js';
 import { DistanceSource } from '../../agent/rules/features/feature.js';
 import { distanceM } from '../../agent/rules/features/geo.js';
 import { buildFeatures, positionSourceFor, type FeatureEvent } from '../../agent/rules/features/index.js';

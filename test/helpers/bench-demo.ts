@@ -1,5 +1,5 @@
 /**
- * The demo vehicle for benchmarks: a fresh demo folder (agent/demo/demo-runner.ts prepareDemoFolder:
+ * The demo vehicle for benchmarks: a fresh demo folder (apps/demo/demo-runner.ts prepareDemoFolder:
  * demo.yaml, the demo DBC, the drive as demo-drive.log, a command-signing key pair) whose demo.yaml
  * gets benchmark edits, each of which must apply (a changed demo.yaml fails loudly, not silently).
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../../agent/config/config.js';
 import { loadConfig } from '../../agent/config/load-config.js';
 import { loadDbcFile, type DbcDatabase } from '../../agent/decode/dbc-loader.js';
-import { prepareDemoFolder } from '../../agent/demo/demo-runner.js';
+import { prepareDemoFolder } from '../../apps/demo/demo-runner.js';
 
 export interface BenchDemo {
   dir: string;

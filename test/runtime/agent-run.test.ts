@@ -3,8 +3,8 @@
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAgentCli } from '../../agent/cli/run.js';
-import { Receiver } from '../../agent/uplink/receiver.js';
+import { runAgentCli } from '../../apps/cli/run.js';
+import { Receiver } from '../../backend/receiver.js';
 import { demoFolder } from '../helpers/demo-config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 

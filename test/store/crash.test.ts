@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
+import { decodeSampleChunk } from '../../wire/sample-chunk.js';
 import { Store } from '../../agent/store/store.js';
 import { readRows, tempDir, testGrid } from './fixtures.js';
 

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
+import { decodeSampleChunk } from '../../wire/sample-chunk.js';
 import { Priority, Store, type StoredRow, type StoreOptions } from '../../agent/store/store.js';
 import { readRows, tempDir, testGrid } from './fixtures.js';
 

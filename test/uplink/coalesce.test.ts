@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
-import { Receiver } from '../../agent/uplink/receiver.js';
+import { Receiver } from '../../backend/receiver.js';
 import {
   brokerForSuite, fillEvents, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore,
 } from './fixtures.js';

@@ -1,8 +1,8 @@
 /** Backoff delays, topic names and broker option checks. */
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../agent/uplink/backoff.js';
-import { brokerClientOptions } from '../../agent/uplink/broker-options.js';
-import { allVehiclesFilter, checkVin, parseTopic, topicFor } from '../../agent/uplink/topics.js';
+import { Backoff } from '../../wire/backoff.js';
+import { brokerClientOptions } from '../../wire/broker-options.js';
+import { allVehiclesFilter, checkVin, parseTopic, topicFor } from '../../wire/topics.js';
 
 describe('Backoff', () => {
   it('doubles up to the cap and restarts after reset', () => {

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { deflateRawSync } from 'node:zlib';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
-import { Receiver } from '../../agent/uplink/receiver.js';
-import { unpack } from '../../agent/uplink/payload.js';
+import { Receiver } from '../../backend/receiver.js';
+import { unpack } from '../../wire/payload.js';
 import { Presence, SignedCommand, SignedRulesUpdate } from '../../proto/gen/roadlink.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
-import { Receiver } from '../../agent/uplink/receiver.js';
-import { unpack } from '../../agent/uplink/payload.js';
+import { Receiver } from '../../backend/receiver.js';
+import { unpack } from '../../wire/payload.js';
 import { Checkin, Presence } from '../../proto/gen/roadlink.js';
 import {
   brokerForSuite, fillEvents, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor, type TestStore,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseConfig } from '../../agent/config/load-config.js';
 import { Agent, type AgentOptions } from '../../agent/runtime/agent.js';
-import { decodeSampleChunk } from '../../agent/store/sample-chunk.js';
+import { decodeSampleChunk } from '../../wire/sample-chunk.js';
 import { SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
 import { Event } from '../../proto/gen/roadlink.js';
 

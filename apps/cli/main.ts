@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The `roadlink` command line: a table of subcommands, each in its own file under apps/cli/ and
+ * loaded only when run (so `roadlink decode` does not load the MQTT or SQLite stacks).
+ * To add a command: one line in `commands`, one file exporting its run function.
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { packageVersion } from '../../agent/runtime/version.js';
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export const commands: Command[] = [
+  { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
+  { name: 'run', summary: 'run the agent with a configuration file', run: async (argv) => (await import('./run.js')).runAgentCli(argv) },
+  { name: 'demo', summary: 'the whole system on this machine: broker, agent on a demo drive, backend, a remote command', run: async (argv) => (await import('./demo.js')).runDemoCli(argv) },
+  { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
+  { name: 'keys', summary: 'generate an Ed25519 key pair for signing remote commands (keys generate)', run: async (argv) => (await import('./keys.js')).runKeys(argv) },
+  { name: 'command', summary: 'sign and send a remote command to a vehicle, print its responses (command send)', run: async (argv) => (await import('./command-send.js')).runCommandSend(argv) },
+];
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
+  return `usage: roadlink <command> [options]\n\ncommands:\n${list}\n\n  roadlink <command> --help   options of a command\n  roadlink --version          print the version\n`;
+}
+
+/** Dispatches argv (without node and script) to a command; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`roadlink: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    // Commands report expected problems themselves; anything else gets one line (stack with ROADLINK_DEBUG=1).
+    process.stderr.write(`roadlink ${name}: ${process.env.ROADLINK_DEBUG ? (e as Error).stack : (e as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Run as the `roadlink` bin (argv[1] may be the npm bin symlink), not imported by a test or another module. */
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  process.exitCode = await main(process.argv.slice(2));
+}
