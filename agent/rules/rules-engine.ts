@@ -16,10 +16,11 @@ import { EventCapture, type CaptureSpec } from './event-capture.js';
 import type { SlidingWindow } from './expression/sliding-window.js';
 import { RegularSampler } from './regular-sampler.js';
 import { compileRuleSet, type CompiledRuleSet } from './rule-compiler.js';
-import { Priority, type RuleOutput } from './rule-output.js';
+import { type RuleOutput } from './rule-output.js';
 import { SignalHistory } from './signal-history.js';
 import { buildSignalIndex, type SignalIndex } from './signal-index.js';
 import { mapSamples, type SignalMap } from './signal-map.js';
+import { Priority } from '../../wire/priority.js';
 
 export interface RulesEngineOptions {
   /** Vehicle signal names by id (see vehicleSignalNames(config)). */

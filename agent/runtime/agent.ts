@@ -37,7 +37,7 @@ import { RulesUpdater } from '../commands/rules-update.js';
 import { vehicleProfileFields } from '../config/sections/vehicle.js';
 import { createCanDrivers, type CanDriverOptions, type CanDriverSet } from './can-drivers.js';
 import { EventRecords } from './event-records.js';
-import { stderrLogger, type Logger } from './logger.js';
+import { stderrLogger, type Logger } from '../../wire/log.js';
 import { vehicleSignalDescriptors } from './vehicle-signals.js';
 
 export interface AgentOptions {

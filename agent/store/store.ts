@@ -58,13 +58,12 @@ import { MAX_RAW, SampleChunkEncoder } from '../../wire/sample-chunk.js';
 import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, type Synchronous } from './schema.js';
 import { SignalGrids, type SignalGridLookup } from './signal-grids.js';
 import { isCorruptionCode, StoreOpenError } from './store-errors.js';
+import { Priority } from '../../wire/priority.js';
 
 export { StoreOpenError } from './store-errors.js';
 export type { SignalGrid, SignalGridLookup } from './signal-grids.js';
 export type { Synchronous } from './schema.js';
 
-/** roadlink.v1.Priority */
-export const Priority = { LOW: 1, NORMAL: 2, HIGH: 3, CRITICAL: 4 } as const;
 
 /** Highest priority number the store accepts (priorities index small per-stream tables). */
 export const MAX_PRIORITY = 15;
@@ -356,7 +355,7 @@ export class Store {
     const state = this.streamFor(stream);
     const seq = state.nextSeq++;
     this.pendingRecords.push({ stream: state, priority, seq, timeUs: Math.round(timeUs), bytes: Buffer.from(bytes) });
-    if (priority >= Priority.CRITICAL) this.flushReporting();
+    if (priority >= Priority.critical) this.flushReporting();
     return seq;
   }
 

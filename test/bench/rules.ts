@@ -18,12 +18,13 @@ import { readRulesDocument } from '../../agent/config/rules-document.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch, type SampleBatch } from '../../agent/decode/sample-batch.js';
-import type { EventTrigger, PriorityLevel, RuleOutput } from '../../agent/rules/rule-output.js';
+import type { EventTrigger, RuleOutput } from '../../agent/rules/rule-output.js';
 import { RulesEngine } from '../../agent/rules/rules-engine.js';
 import { buildSignalMap, decoderSignalRefs, type SignalMap } from '../../agent/rules/signal-map.js';
 import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { corpusFile } from '../helpers/corpus.js';
+import { type PriorityLevel } from '../../wire/priority.js';
 
 const TARGET_SAMPLES = 4_000_000;
 const BATCH = 4096;

@@ -17,7 +17,7 @@ import type { SigningKey } from '../../backend/command-client.js';
 import { CommandProcessor, type CommandProcessorOptions } from '../../agent/commands/command-processor.js';
 import { EngineLiveSignals } from '../../agent/commands/live-signals.js';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { vehicleProfileFields } from '../../agent/config/sections/vehicle.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import type { DbcDatabase } from '../../agent/decode/dbc-types.js';
@@ -77,7 +77,7 @@ export interface ConfigOptions {
   extra?: Record<string, unknown>;
 }
 
-/** The test vehicle's config text (YAML), checked by parseConfig. */
+/** The test vehicle's config text (YAML), checked by parseAgentConfig. */
 export function configText(options: ConfigOptions): string {
   const commands = (parseYaml(readFileSync(DEMO_COMMANDS, 'utf8')) as { commands: Record<string, any> }).commands;
   commands.keys = options.keys.map(({ key, use }) => ({ id: key.keyId, public_key: key.publicKey, ...(use ? { use } : {}) }));
@@ -95,7 +95,7 @@ export function configText(options: ConfigOptions): string {
 }
 
 export function testConfig(options: ConfigOptions): Config {
-  return parseConfig(configText(options), { file: join(options.dir, 'roadlink.yaml'), baseDir: options.dir });
+  return parseAgentConfig(configText(options), { file: join(options.dir, 'roadlink.yaml'), baseDir: options.dir });
 }
 
 /** The demo body and climate ECUs: requests become status changes. */

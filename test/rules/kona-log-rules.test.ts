@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
@@ -54,7 +54,7 @@ describe('rules on the Kona log (real decoder)', () => {
     frames = esp12Frames(logText);
     lastLogTimeUs = Math.max(...[...logText.matchAll(/^\((\d+)\.(\d{6})\)/gm)].map((m) => Number(m[1]) * S + Number(m[2])));
 
-    const config = parseConfig(
+    const config = parseAgentConfig(
       `vehicle: { vin: KMHK381GFKU000001, brand: Hyundai, model: Kona, fuel_type: petrol, model_year: 2019 }
 buses:
   - { name: can0, driver: replay, log: ${JSON.stringify(log)}, dbc: [${JSON.stringify(dbc)}] }

@@ -3,10 +3,10 @@ import { ConfigError } from '../../agent/config/config-error.js';
 import { readRulesDocument } from '../../agent/config/rules-document.js';
 import type { SignalCatalogEntry } from '../../agent/config/sections/signals.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
-import { Priority } from '../../agent/rules/rule-output.js';
 import { RulesEngine } from '../../agent/rules/rules-engine.js';
 import { buildSignalMap } from '../../agent/rules/signal-map.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
+import { Priority } from '../../wire/priority.js';
 
 const S = 1_000_000;
 /** A base time that is not on a period boundary (2023-11-14T22:13:20.05Z). */

@@ -7,8 +7,9 @@ import { existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openOrRecover } from '../../agent/store/open-or-recover.js';
-import { Priority, Store, StoreOpenError } from '../../agent/store/store.js';
+import { Store, StoreOpenError } from '../../agent/store/store.js';
 import { tempDir, testGrid } from './fixtures.js';
+import { Priority } from '../../wire/priority.js';
 
 const T0 = 1_700_000_000_000_000;
 const options = (path: string) => ({ path, signalGrid: testGrid });
@@ -37,7 +38,7 @@ describe('unusable store files', () => {
     const logged: string[] = [];
     const store = openOrRecover(options(path), (m) => logged.push(m));
     expect(store.stats()).toMatchObject({ recoveries: 1, storedRows: 0 });
-    store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(1));
+    store.appendRecord('events', Priority.high, T0, Uint8Array.of(1));
     store.close();
     const aside = readdirSync(dir).filter((f) => f.startsWith('store.db.corrupt-'));
     expect(aside).toHaveLength(1);
@@ -56,7 +57,7 @@ describe('unusable store files', () => {
     const dir = tempDir();
     const path = join(dir, 'store.db');
     const store = Store.open(options(path));
-    for (let i = 0; i < 200; i++) store.appendRecord('events', Priority.NORMAL, T0 + i, new Uint8Array(300).fill(i));
+    for (let i = 0; i < 200; i++) store.appendRecord('events', Priority.normal, T0 + i, new Uint8Array(300).fill(i));
     store.close();
     const size = statSync(path).size;
     expect(size).toBeGreaterThan(10 * 4096);
