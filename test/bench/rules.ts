@@ -25,6 +25,7 @@ import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { corpusFile } from '../helpers/corpus.js';
 import { type PriorityLevel } from '../../wire/priority.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 const TARGET_SAMPLES = 4_000_000;
 const BATCH = 4096;
@@ -151,7 +152,8 @@ function measure(label: string, batches: SampleBatch[], map: SignalMap, print = 
   const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
   observer.observe({ entryTypes: ['gc'] });
   const start = process.hrtime.bigint();
-  for (const batch of batches) engine.ingest(batch, map);
+  const ingest = decodedIngester(engine, map);
+  for (const batch of batches) ingest(batch);
   engine.finish();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   observer.disconnect();

@@ -22,13 +22,13 @@ import { vehicleProfileFields } from '../../agent/config/sections/vehicle.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import type { DbcDatabase } from '../../agent/decode/dbc-types.js';
 import { Decoder } from '../../agent/decode/decoder.js';
-import { createSampleBatch } from '../../agent/decode/sample-batch.js';
+import { createSampleBatch, type SampleBatch } from '../../agent/decode/sample-batch.js';
 import { rulesEngineFor, signalMapFor } from '../../agent/rules/engine-from-config.js';
 import type { RulesEngine } from '../../agent/rules/rules-engine.js';
-import type { SignalMap } from '../../agent/rules/signal-map.js';
 import { Store } from '../../agent/store/store.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
 import { SimulatedEcu, type EcuReaction } from '../../apps/demo/simulated-ecu.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 /** A Writable that keeps what the CLI writes. */
 export class Capture extends Writable {
@@ -120,7 +120,7 @@ export class TestVehicle {
   readonly live: EngineLiveSignals;
   readonly ecu: SimulatedEcu;
   readonly catalog: CommandCatalog;
-  private readonly map: SignalMap;
+  private readonly ingest: (decoded: SampleBatch) => number;
   private readonly samples = createSampleBatch(256);
 
   constructor(readonly config: Config) {
@@ -128,7 +128,7 @@ export class TestVehicle {
     const bindings = [{ bus: 'body', databases: [this.db] }];
     this.decoder = new Decoder(bindings);
     this.engine = rulesEngineFor(config, new RuleOutputCollector());
-    this.map = signalMapFor(config, this.engine, this.decoder.signals);
+    this.ingest = decodedIngester(this.engine, signalMapFor(config, this.engine, this.decoder.signals));
     this.live = new EngineLiveSignals(this.engine);
     this.ecu = new SimulatedEcu(this.db, demoReaction, { bus: 'body', delayMs: 15 });
     void this.ecu.open((batch) => this.receive(batch));
@@ -145,7 +145,7 @@ export class TestVehicle {
   receive(batch: FrameBatch): void {
     this.samples.count = 0;
     this.decoder.decode(batch, this.samples);
-    this.engine.ingest(this.samples, this.map);
+    this.ingest(this.samples);
     this.live.notify();
   }
 

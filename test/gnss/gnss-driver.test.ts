@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GnssFix } from '../../drivers/gnss/fix-assembler.js';
-import { createGnssDriver } from '../../drivers/gnss/gnss-driver.js';
+import { createGnssDriver } from '../../drivers/gnss/create-gnss-driver.js';
 import { NmeaFileReplay } from '../../drivers/gnss/nmea-file-replay.js';
 import { appendFixSamples, gnssSignalIds, NO_FRAME } from '../../drivers/gnss/gnss-signals.js';
 import { GNSS_FIX_SIGNALS } from '../../drivers/gnss/gnss-signal-names.js';

@@ -17,6 +17,7 @@ import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { corpusFile } from '../helpers/corpus.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 const S = 1_000_000;
 
@@ -80,10 +81,11 @@ rules:
     const map = signalMapFor(config, engine, decoder.signals);
     expect(map.unmatched).toEqual([]);
     const samples = createSampleBatch();
+    const ingest = decodedIngester(engine, map);
     const parser = new CandumpParser(createFrameBatch(512), (batch) => {
       samples.count = 0;
       decoder.decode(batch, samples);
-      engine.ingest(samples, map);
+      ingest(samples);
     });
     parser.push(readFileSync(log));
     parser.end();
