@@ -37,6 +37,7 @@ export function createApiServer(context: Omit<ApiContext, 'now'> & { now?: () =>
   const ctx: ApiContext = { ...context, now: context.now ?? Date.now };
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
   app.decorateRequest('access', null);
+  app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is a 415
 
   app.addHook('onRequest', async (request) => {
     if (request.url.split('?')[0] === '/openapi.json') return;

@@ -6,6 +6,9 @@
  * vehicle's error. A refusal for a stale version (another tool moved the vehicle's rules on) is
  * retried with a version above the vehicle's.
  *
+ * A vehicle that cannot even read an update (bad signature, unknown key) answers version 0: that
+ * refusal fails every update sent to it before it arrived.
+ *
  * The versions in flight are kept in memory; after a restart, pending monitors are pushed again
  * (resumePending) with a new version.
  */
@@ -17,6 +20,7 @@ interface InFlight {
   monitorId: string;
   op: 'install' | 'remove';
   attempts: number;
+  sentMs?: number;
 }
 
 const MAX_ATTEMPTS = 3;
@@ -69,11 +73,14 @@ export class MonitorRules {
       if (flights.size === 0) continue;
       const acks = await this.store.rulesAcks(vin);
       for (const ack of acks) {
-        const flight = flights.get(ack.version);
-        if (!flight) continue;
-        flights.delete(ack.version);
-        answered++;
-        await this.settle(vin, flight, ack.accepted, ack.error, ack.activeVersion);
+        const versions = ack.version === 0 && !ack.accepted ? [...flights].filter(([, f]) => (f.sentMs ?? 0) <= ack.receivedMs).map(([v]) => v) : [ack.version];
+        for (const version of versions) {
+          const flight = flights.get(version);
+          if (!flight) continue;
+          flights.delete(version);
+          answered++;
+          await this.settle(vin, flight, ack.accepted, ack.error, ack.activeVersion);
+        }
       }
     }
     return answered;
@@ -97,7 +104,7 @@ export class MonitorRules {
     const bytes = signRulesUpdate({ version, patch: true, vin, issuedAtMs: this.now(), ...body }, this.key);
     let flights = this.inFlight.get(vin);
     if (!flights) this.inFlight.set(vin, (flights = new Map()));
-    flights.set(version, flight);
+    flights.set(version, { ...flight, sentMs: this.now() });
     try {
       await this.publisher.publish(vin, 'rules', bytes);
     } catch (error) {

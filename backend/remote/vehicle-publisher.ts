@@ -25,7 +25,14 @@ export class MqttVehiclePublisher implements VehiclePublisher {
     broker: BrokerOptions,
     private readonly timeoutMs = 10_000,
   ) {
-    this.client = mqtt.connect({ ...brokerClientOptions(broker), clientId: `roadlink-api-${randomBytes(6).toString('hex')}`, clean: true });
+    // A long-lived connection: reconnects by itself (the shared options are for one-shot tools).
+    this.client = mqtt.connect({
+      ...brokerClientOptions(broker),
+      manualConnect: false,
+      reconnectPeriod: 2000,
+      clientId: `roadlink-api-${randomBytes(6).toString('hex')}`,
+      clean: true,
+    });
     this.client.on('error', () => {}); // shows as a failed publish
   }
 

@@ -138,3 +138,14 @@ export function expectProblemNaming(result: ApiResult, status: number, field: st
   expect(result.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(result.body['invalid-params']?.map((p: { name: string }) => p.name)).toContain(field);
 }
+
+/** Polls `probe` until it returns a value other than undefined (or fails after `timeoutMs`). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
