@@ -12,9 +12,9 @@
  * - vehicles are named by VIN; reads of an unknown VIN return undefined or an empty list;
  * - methods reject with StoreError for invalid arguments (bad cursor, limit, unknown monitor kind).
  */
-import type { CommandState, EventKind, PositionFix, SignalDescriptor, Upload, UploadOutcome } from './uploads.js';
+import type { CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
-export type { CommandState, EventKind, PositionFix, SignalDescriptor, Upload, UploadOutcome } from './uploads.js';
+export type { CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
 export class StoreError extends Error {
   override name = 'StoreError';
@@ -74,22 +74,11 @@ export interface VehicleStatus {
   receivedMs: number;
 }
 
-export interface TripRecord {
+/** A trip: its event id and vehicle, and the trip's fields as uploaded. */
+export interface TripRecord extends TripFields {
   /** The event id (stable, unique). */
   id: number;
   vin: string;
-  tripId: string;
-  departureMs: number;
-  arrivalMs: number;
-  departure?: PositionFix;
-  arrival?: PositionFix;
-  distanceKm: number;
-  distanceSource: string;
-  durationS: number;
-  maxSpeedKmh: number;
-  avgSpeedKmh: number;
-  fuelUsedL: number;
-  energyUsedKwh: number;
 }
 
 export interface EventRecord {
