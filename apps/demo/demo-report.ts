@@ -47,7 +47,7 @@ export class DemoReport {
     this.print(`  web API             ${url}`);
     this.print(`    GET …/trips       ${trip.tripId}: ${round(trip.distanceKm)} km, ${trip.departure.time} at ${at(trip.departure.position)} → ${trip.arrival.time} at ${at(trip.arrival.position)}, ${round(trip.consumption.fuelL)} l`);
     this.print(`    GET …/status      ${status.time}: at ${at(status.position)}, range ${round(status.autonomy.rangeKm)} km, fuel ${round(status.fuel.levelPct)} %, ignition ${status.ignition}, open doors: ${status.openDoors.join(', ') || 'none'}`);
-    this.print(`    GET …/collisions  ${collision.time} at ${at(collision.position)}, ${round(collision.detail.speedKmh)} km/h, ${collision.detail.preWindow ? 'with' : 'without'} the pre-crash window`);
+    this.print(`    GET …/collisions  ${collision.time} at ${at(collision.position)}, ${round(collision.detail.speedKmh)} km/h, windows: ${['preWindow', 'postWindow'].filter((w) => collision.detail[w]).join(', ') || 'none'}`);
   }
 
   printSummary(input: DemoSummaryInput): void {

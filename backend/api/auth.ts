@@ -46,14 +46,37 @@ export async function createApiKey(store: BackendStore, request: KeyRequest): Pr
   return { record, token };
 }
 
-/** The key a request presents; ApiProblem 401 without one or with an unknown/revoked one. */
-export async function authenticate(store: BackendStore, authorization: string | undefined): Promise<ApiKeyRecord> {
-  if (!authorization) throw new ApiProblem(401, 'send the API key as `Authorization: Bearer <token>`');
-  const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
-  if (!match) throw new ApiProblem(401, 'the Authorization header must be `Bearer <token>`', [{ name: 'Authorization', in: 'header', reason: 'not a Bearer token' }]);
-  const key = await store.apiKeyByToken(match[1]);
-  if (!key) throw new ApiProblem(401, 'unknown or revoked API key');
-  return key;
+/**
+ * Tokens → keys, remembered for `ttlMs` (default 5 s) so that a request costs one database query,
+ * not two; a revoked key stops working within that time. Unknown tokens are not remembered.
+ */
+export class KeyResolver {
+  private readonly cache = new Map<string, { key: ApiKeyRecord; untilMs: number }>();
+
+  constructor(
+    private readonly store: BackendStore,
+    private readonly ttlMs = 5000,
+    private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The key a request presents; ApiProblem 401 without one or with an unknown/revoked one. */
+  async authenticate(authorization: string | undefined): Promise<ApiKeyRecord> {
+    if (!authorization) throw new ApiProblem(401, 'send the API key as `Authorization: Bearer <token>`');
+    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
+    if (!match) throw new ApiProblem(401, 'the Authorization header must be `Bearer <token>`', [{ name: 'Authorization', in: 'header', reason: 'not a Bearer token' }]);
+    const token = match[1];
+    const cached = this.cache.get(token);
+    if (cached && cached.untilMs > this.now()) return cached.key;
+    const key = await this.store.apiKeyByToken(token);
+    if (!key) {
+      this.cache.delete(token);
+      throw new ApiProblem(401, 'unknown or revoked API key');
+    }
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(token, { key, untilMs: this.now() + this.ttlMs });
+    return key;
+  }
 }
 
 /** The access one request has: checks scope and vehicle. */

@@ -5,8 +5,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { StoreError } from '../db/backend-store.js';
-import { authenticate } from './auth.js';
-import { Access } from './auth.js';
+import { Access, KeyResolver } from './auth.js';
 import type { ApiContext } from './api-context.js';
 import { openApiDocument } from './openapi.js';
 import { ApiProblem } from './problem.js';
@@ -29,6 +28,8 @@ function asProblem(error: FastifyError | Error): ApiProblem {
 export interface ApiServerOptions {
   /** Fastify's logger (default off). */
   logger?: boolean;
+  /** How long a token's key is remembered (KeyResolver). Default 5 s. */
+  keyCacheMs?: number;
   /** Called with unexpected (5xx) errors. */
   onError?: (error: Error, request: FastifyRequest) => void;
 }
@@ -39,9 +40,10 @@ export function createApiServer(context: Omit<ApiContext, 'now'> & { now?: () =>
   app.decorateRequest('access', null);
   app.removeContentTypeParser('text/plain'); // bodies are JSON only: anything else is a 415
 
+  const keys = new KeyResolver(ctx.store, options.keyCacheMs);
   app.addHook('onRequest', async (request) => {
     if (request.url.split('?')[0] === '/openapi.json') return;
-    const key = await authenticate(ctx.store, request.headers.authorization);
+    const key = await keys.authenticate(request.headers.authorization);
     (request as FastifyRequest & { access?: Access }).access = new Access(key);
   });
 

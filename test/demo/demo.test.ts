@@ -33,7 +33,7 @@ describe('roadlink demo', () => {
     expect(status.position.geometry.type).toBe('Point');
     expect(status.ignition).toBe('OFF');
     expect(collision.position.type).toBe('Point');
-    expect(collision.detail.preWindow).toBeDefined();
+    expect(collision.detail.preWindow ?? collision.detail.postWindow).toBeDefined();
     expect(printed.some((l) => l.startsWith('    GET …/collisions'))).toBe(true);
   });
 
