@@ -114,6 +114,26 @@ describe.each<Dialect>(['sqlite', 'postgres'])('read API on %s', (dialect) => {
     expect(unknown.body.detail).toContain('VF3ZZZZZZZZZZZZZZ');
   });
 
+  it('monitors: read, change the callback or secret (remote scope), scoped by vehicle; creating one needs a broker (503 here)', async () => {
+    await api.store.createMonitor({ id: 'mon-1', vin: VIN, kind: 'geofence-circle', shape: { center: [2.35, 48.85], radiusM: 500 }, callbackUrl: 'https://hooks.test/a', secret: 's'.repeat(16), createdMs: T0 });
+    await api.store.createMonitor({ id: 'mon-2', vin: VIN_2, kind: 'geofence-polygon', shape: { ring: [[2, 48], [3, 48], [3, 49], [2, 48]] }, callbackUrl: 'https://hooks.test/b', secret: 's'.repeat(16), createdMs: T0 });
+    const one = await get('/monitors/mon-1');
+    expect(one.body).toMatchObject({ geometry: { type: 'Point', coordinates: [2.35, 48.85] }, radiusM: 500, state: 'pending' });
+    expect(one.body.secret).toBeUndefined();
+    expect((await get('/monitors/mon-2')).body.geometry).toEqual({ type: 'Polygon', coordinates: [[[2, 48], [3, 48], [3, 49], [2, 48]]] });
+    const patched = await api.client.call('PATCH', '/monitors/mon-1', { token: api.tokens.admin, body: { callbackUrl: 'https://hooks.test/new' } });
+    expect(patched.body.callbackUrl).toBe('https://hooks.test/new');
+    expectProblemNaming(await api.client.call('PATCH', '/monitors/mon-1', { token: api.tokens.admin, body: {} }), 400, '/');
+    expectProblemNaming(await api.client.call('PATCH', '/monitors/mon-1', { token: api.tokens.admin, body: { secret: 'short' } }), 400, '/secret');
+    expect((await api.client.call('PATCH', '/monitors/mon-1', { token: api.tokens.reader, body: { secret: 'x'.repeat(20) } })).status).toBe(403);
+    expect((await get('/monitors/mon-2', api.tokens.scoped)).status).toBe(403);
+    expect((await get('/monitors', api.tokens.scoped)).body._embedded.monitors.map((m: { id: string }) => m.id)).toEqual(['mon-1']);
+    expect((await get('/monitors/mon-none')).status).toBe(404);
+    const create = await api.client.call('POST', '/monitors', { token: api.tokens.admin, body: { vin: VIN, geometry: { type: 'Point', coordinates: [2.35, 48.85] }, radiusM: 50, callbackUrl: 'https://hooks.test/c' } });
+    expect(create.status).toBe(503);
+    expect((await api.client.call('POST', `/vehicles/${VIN}/remote`, { token: api.tokens.admin, body: { action: 'door_lock' } })).status).toBe(503);
+  });
+
   it('401 without or with a bad token, 403 outside the key\'s vehicles', async () => {
     const none = await api.client.get('/vehicles');
     expect(none.status).toBe(401);
