@@ -25,6 +25,11 @@ export interface SessionOptions {
   log: Logger;
   /** MQTT 5 topic aliases for our publishes (a 2-byte alias instead of the topic after its first use). */
   topicAliases?: boolean;
+  /**
+   * mqtt.js customHandleAcks: called for each received QoS 1 PUBLISH; its PUBACK leaves when the
+   * callback is called (the backend's ingest acks only after its database commit).
+   */
+  customHandleAcks?: IClientOptions['customHandleAcks'];
   /** Called just before each reconnect attempt (e.g. to refresh the will). */
   beforeReconnect?: (client: MqttClient) => void;
 }
@@ -56,6 +61,7 @@ export class MqttSession {
       properties: options.clean ? undefined : { sessionExpiryInterval: options.sessionExpiryS ?? 86_400 },
       will: options.will,
       autoAssignTopicAlias: options.topicAliases ?? false,
+      customHandleAcks: options.customHandleAcks,
     });
     const where = `${options.broker.url} as ${options.clientId}`;
     // Without an 'error' listener an EventEmitter error would crash the process.

@@ -1,6 +1,8 @@
 /**
- * `roadlink backend`: the backend reference receiver (backend/receiver.ts) on the command line.
- * JSON Lines to stdout or --out FILE; gaps, duplicates and the final summary on stderr.
+ * `roadlink backend`: the server (apps/cli/backend-server.ts: database, ingest, Web API), or the
+ * reference receiver (backend/receiver.ts) — `roadlink backend receive ...`, or any of the
+ * receiver's own options (--out, --group, --no-share, --client-id without --db, --max-messages,
+ * --jsonl): JSON Lines to stdout or --out FILE; gaps, duplicates and the final summary on stderr.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -10,7 +12,8 @@ import { parseCommandLine, UsageError } from './cli-options.js';
 import { BROKER_ARGS, BROKER_ARGS_USAGE, brokerOptionsFromArgs, BrokerOptionsError } from '../../wire/broker-options.js';
 import { describeSummary, Receiver } from '../../backend/receiver.js';
 
-export const usage = `usage: roadlink backend --broker URL [options]
+export const usage = `usage: roadlink backend receive --broker URL [options]
+       (or roadlink backend --jsonl --broker URL ...; without receive/--jsonl/--out, roadlink backend is the server: roadlink backend --help)
 
 Receives every vehicle's uplink messages (roadlink/v1/+/...) and writes one JSON line per message:
 vin, type, sequence, RFC 3339 times, GeoJSON positions and named sample values (from the vehicle's
@@ -46,6 +49,7 @@ function parseOptions(argv: string[]) {
       'no-share': { type: 'boolean' },
       'client-id': { type: 'string' },
       'max-messages': { type: 'string' },
+      jsonl: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -131,14 +135,25 @@ export async function runBackend(argv: string[], io: BackendIo = { stdout: proce
   return status;
 }
 
-/** The CLI entry: SIGINT/SIGTERM stop the receiver and print the summary. */
+const RECEIVER_ONLY = ['--out', '--group', '--no-share', '--max-messages', '--jsonl'];
+
+/** Which `roadlink backend` this is: the JSON-lines receiver, or the server. */
+export function isReceiverCommand(argv: readonly string[]): boolean {
+  if (argv[0] === 'receive') return true;
+  const names = argv.map((a) => a.split('=')[0]);
+  return names.some((n) => RECEIVER_ONLY.includes(n)) || (names.includes('--client-id') && !names.includes('--db'));
+}
+
+/** The CLI entry: SIGINT/SIGTERM stop the receiver (and print the summary) or the server. */
 export async function runBackendCli(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await runBackend(argv, { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+    const io = { stdout: process.stdout, stderr: process.stderr, signal: controller.signal };
+    if (!isReceiverCommand(argv)) return await (await import('./backend-server.js')).runBackendServer(argv, io);
+    return await runBackend(argv[0] === 'receive' ? argv.slice(1) : argv, io);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -19,7 +19,7 @@ export const commands: Command[] = [
   { name: 'decode', summary: 'decode a candump log with DBC files into JSON Lines', run: async (argv) => (await import('./decode.js')).runDecode(argv) },
   { name: 'run', summary: 'run the agent with a configuration file', run: async (argv) => (await import('./run.js')).runAgentCli(argv) },
   { name: 'demo', summary: 'the whole system on this machine: broker, agent on a demo drive, backend, a remote command', run: async (argv) => (await import('./demo.js')).runDemoCli(argv) },
-  { name: 'backend', summary: 'reference receiver: every vehicle\'s uplink messages as JSON Lines, with gap reports', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
+  { name: 'backend', summary: 'the backend: ingest into SQLite/PostgreSQL, the Web API, remote actions, monitors (receive: the JSON-lines receiver)', run: async (argv) => (await import('./backend.js')).runBackendCli(argv) },
   { name: 'keys', summary: 'generate an Ed25519 key pair for signing remote commands (keys generate)', run: async (argv) => (await import('./keys.js')).runKeys(argv) },
   { name: 'command', summary: 'sign and send a remote command to a vehicle, print its responses (command send)', run: async (argv) => (await import('./command-send.js')).runCommandSend(argv) },
 ];

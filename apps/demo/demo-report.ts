@@ -2,15 +2,14 @@
  * What the demo prints: a line per event as the backend receiver decodes it, and a summary at the end.
  * It reads the receiver's JSON lines, the same ones `roadlink backend` writes.
  */
-import { CommandState, type CommandResponse } from '../../proto/gen/roadlink.js';
-import type { SendOutcome } from '../../backend/command-client.js';
 import type { ReceiverSummary } from '../../backend/receiver.js';
+import type { ApiActionOutcome, ApiReadings } from './demo-api.js';
 
 /** A received JSON message, read field by field. */
 type Json = Record<string, any>;
 
 export interface DemoSummaryInput {
-  command: SendOutcome;
+  command: ApiActionOutcome;
   framesSent: number;
   wireBytes: number;
   receiver: ReceiverSummary;
@@ -35,15 +34,25 @@ export class DemoReport {
     if (type === 'error') this.print(`[backend] error: ${message.topic}: ${message.reason}`);
   }
 
-  onCommandResponse(name: string, response: CommandResponse): void {
-    const state = CommandState[response.state] ?? String(response.state);
-    this.commandStates.push(state.replace('COMMAND_STATE_', ''));
-    this.print(`[backend] command ${name}: ${state.replace('COMMAND_STATE_', '')}${response.reason ? ` (${response.reason})` : ''}`);
+  /** A state of a remote action as the Web API reports it. */
+  onActionState(name: string, action: Json): void {
+    this.commandStates.push(String(action.state));
+    this.print(`[backend] command ${name}: ${action.state}${action.reason ? ` (${action.reason})` : ''}`);
+  }
+
+  /** What the Web API answered for a trip, the status and the collision. */
+  printApiSummary(url: string, api: ApiReadings): void {
+    const { trip, status, collision } = api;
+    const at = (p: Json | null | undefined) => (p ? point(p.type === 'Feature' ? p.geometry : p) : 'unknown position');
+    this.print(`  web API             ${url}`);
+    this.print(`    GET …/trips       ${trip.tripId}: ${round(trip.distanceKm)} km, ${trip.departure.time} at ${at(trip.departure.position)} → ${trip.arrival.time} at ${at(trip.arrival.position)}, ${round(trip.consumption.fuelL)} l`);
+    this.print(`    GET …/status      ${status.time}: at ${at(status.position)}, range ${round(status.autonomy.rangeKm)} km, fuel ${round(status.fuel.levelPct)} %, ignition ${status.ignition}, open doors: ${status.openDoors.join(', ') || 'none'}`);
+    this.print(`    GET …/collisions  ${collision.time} at ${at(collision.position)}, ${round(collision.detail.speedKmh)} km/h, windows: ${['preWindow', 'postWindow'].filter((w) => collision.detail[w]).join(', ') || 'none'}`);
   }
 
   printSummary(input: DemoSummaryInput): void {
     const { command, receiver } = input;
-    const final = command.final ? CommandState[command.final.state].replace('COMMAND_STATE_', '') : 'no answer';
+    const final = String(command.final.state);
     const streams = Object.values(receiver.vehicles).flatMap((v) => Object.entries(v));
     const gaps = streams.reduce((n, [, s]) => n + s.holes.length, 0);
     const duplicates = streams.reduce((n, [, s]) => n + s.duplicates, 0);
@@ -55,7 +64,7 @@ export class DemoReport {
     this.print(`  events              ${[...this.eventsByKind].map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const trip of this.trips) this.print(`  trip                ${describeTrip(trip)}`);
     this.print(`  collisions          ${this.collisions.length} records (notified at once, then with the post-crash window)`);
-    this.print(`  remote command      door_lock: ${this.commandStates.join(' → ') || 'no response'}; ${input.framesSent} frame(s) written to the bus; final ${final}`);
+    this.print(`  remote command      door_lock via POST /vehicles/{vin}/remote: ${this.commandStates.join(' → ') || 'no response'}; ${input.framesSent} frame(s) written to the bus; final ${final}`);
   }
 
   private onEvent(event: Json): void {

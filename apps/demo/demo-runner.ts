@@ -2,14 +2,17 @@
  * `roadlink demo` (what `npm start` runs): the whole system on one machine, from nothing but this
  * repository. An embedded MQTT 5 broker; the agent replaying the scripted demo drive (generated now
  * from the demo DBC) through decode, rules, features, the SQLite store and the uplink; the backend
- * reference receiver printing what arrives; then a signed remote command, executed on the simulated
- * bus and confirmed by the simulated body ECU. Ends with a summary.
+ * reference receiver printing what arrives; the backend service (ingest into a SQLite database, the
+ * Web API); then a remote door_lock sent through the API (POST /vehicles/{vin}/remote, a signed
+ * command), executed on the simulated bus and confirmed by the simulated body ECU. Ends with a
+ * summary, including what the API answers for a trip, the status and the collision.
  */
 import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, parsePrivateKey } from '../../wire/command-keys.js';
-import { sendCommand, type SendOutcome } from '../../backend/command-client.js';
+import { createApiKey } from '../../backend/api/auth.js';
+import { BackendService } from '../../backend/api/backend-service.js';
 import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Agent } from '../../agent/runtime/agent.js';
@@ -21,6 +24,7 @@ import { EmbeddedBroker } from './embedded-broker/index.js';
 import { DemoBus } from './demo-bus.js';
 import { demoDriveLog } from './demo-log.js';
 import { DemoReport } from './demo-report.js';
+import { DemoApiClient, type ApiActionOutcome, type ApiReadings } from './demo-api.js';
 
 const EXAMPLES = join(packageRoot(), 'examples', 'demo');
 export const DEMO_DRIVE_S = 680;
@@ -43,7 +47,10 @@ export interface DemoOptions {
 
 export interface DemoResult {
   report: DemoReport;
-  command: SendOutcome;
+  /** door_lock sent through the Web API. */
+  command: ApiActionOutcome;
+  /** What the Web API answered after the drive. */
+  api: ApiReadings & { url: string; token: string };
   /** Frames the agent wrote to the (simulated) bus. */
   framesSent: number;
   receiver: ReceiverSummary;
@@ -70,12 +77,27 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     log: (level, message) => level === 'error' && print(`[backend] ${level}: ${message}`),
   });
   await receiver.start();
+  const backend = await BackendService.start({
+    db: join(dir, 'backend.sqlite'),
+    broker: { url: brokerUrl },
+    key: { keyId: KEY_ID, privateKey: parsePrivateKey(keyPem) },
+    host: '127.0.0.1',
+    port: 0,
+    ingestClientId: `roadlink-demo-ingest-${process.pid}`,
+    ingestConnections: 2,
+    log: (level, message) => level === 'error' && print(`[backend] ${level}: ${message}`),
+  });
+  const { token } = await createApiKey(backend.store, { name: 'demo', scopes: ['read', 'remote'] });
+  const api = new DemoApiClient(backend.url, token);
 
   print('Roadlink demo: a scripted 11-minute drive, replayed 30x faster through the whole system');
   print(`  broker   ${broker ? 'embedded MQTT 5 broker' : 'external broker'} at ${brokerUrl}`);
   print(`  vehicle  ${config.vehicle.vin} (${config.vehicle.brand} ${config.vehicle.model}), demo DBC, drive log ${join(dir, 'demo-drive.log')}`);
   print(`  store    ${config.storage.path}`);
   print(`  backend  reference receiver; every message as a JSON line in ${join(dir, 'backend.jsonl')}`);
+  print(`  web API  ${backend.url} (OpenAPI: ${backend.url}/openapi.json), database ${join(dir, 'backend.sqlite')}`);
+  print(`           token ${token}`);
+  print(`           try: curl -H 'Authorization: Bearer ${token}' ${backend.url}/vehicles/${config.vehicle.vin}/status`);
   print('');
 
   const started = Date.now();
@@ -94,17 +116,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   await agent.drained();
   print(`[demo] drive replayed: ${agent.stats().frames} frames in ${((Date.now() - started) / 1000).toFixed(1)} s; every stored row acknowledged by the broker`);
 
-  print('[demo] the backend sends a signed remote command: door_lock');
-  const command = await sendCommand({
-    broker: { url: brokerUrl },
-    key: { keyId: KEY_ID, privateKey: parsePrivateKey(keyPem) },
-    command: { vin: config.vehicle.vin, name: 'door_lock', args: {}, ttlMs: 30_000 },
-    onResponse: (r) => report.onCommandResponse('door_lock', r),
-  });
+  const readings = await api.readings(config.vehicle.vin);
+  print('[demo] a client asks the Web API for door_lock: POST /vehicles/{vin}/remote (the backend signs and sends the command)');
+  const command = await api.remoteAction(config.vehicle.vin, 'door_lock', (action) => report.onActionState('door_lock', action));
   await new Promise((resolve) => setTimeout(resolve, 300)); // the last status and responses reach the receiver
   const framesSent = bus?.ecu.sent.length ?? 0;
   const summary = receiver.summary();
   report.printSummary({ command, framesSent, wireBytes: agent.uplink?.stats().wireBytesSent ?? 0, receiver: summary });
+  report.printApiSummary(backend.url, readings);
 
   if (options.keepRunning) {
     print('[demo] running on (Ctrl-C stops)');
@@ -115,9 +134,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   }
   await agent.stop();
   await receiver.stop();
+  await backend.stop();
   received.end();
   await broker?.close();
-  return { report, command, framesSent, receiver: summary };
+  return { report, command, api: { ...readings, url: backend.url, token }, framesSent, receiver: summary };
 }
 
 export interface DemoFolder {

@@ -17,10 +17,24 @@ describe('roadlink demo', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('executes the signed remote command on the bus and gets it confirmed', () => {
-    expect(result.command.final?.state).toBe(2); // SUCCEEDED
+  it('executes the remote command sent through the Web API on the bus and gets it confirmed', () => {
+    expect(result.command.final.state).toBe('SUCCEEDED');
+    expect(result.command.states[0]).toBe('PENDING');
+    expect(result.command.states.at(-1)).toBe('SUCCEEDED');
     expect(result.framesSent).toBe(1);
     expect(printed).toContain('[backend] command door_lock: SUCCEEDED');
+  });
+
+  it('serves the drive from its Web API: the trip, the status and the collision, and says where', () => {
+    const { trip, status, collision, url } = result.api;
+    expect(printed.some((l) => l.includes(`web API  ${url}`))).toBe(true);
+    expect(trip.distanceKm).toBeCloseTo(result.report.trips[0].distanceKm, 1);
+    expect(trip.departure.position.type).toBe('Point');
+    expect(status.position.geometry.type).toBe('Point');
+    expect(status.ignition).toBe('OFF');
+    expect(collision.position.type).toBe('Point');
+    expect(collision.detail.preWindow ?? collision.detail.postWindow).toBeDefined();
+    expect(printed.some((l) => l.startsWith('    GET …/collisions'))).toBe(true);
   });
 
   it('delivers every stored record once: no sequence gaps, no duplicates', () => {
