@@ -1,7 +1,7 @@
 /** The agent's version: package.json's. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../wire/package-root.js';
 
 export function packageVersion(): string {
   try {

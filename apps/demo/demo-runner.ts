@@ -18,7 +18,7 @@ import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Agent } from '../../agent/runtime/agent.js';
 import { canDriverSet, createCanDrivers } from '../../agent/runtime/can-drivers.js';
 import type { Logger } from '../../wire/log.js';
-import { packageRoot } from '../../agent/runtime/package-root.js';
+import { packageRoot } from '../../wire/package-root.js';
 import { Receiver, type ReceiverSummary } from '../../backend/receiver.js';
 import { EmbeddedBroker } from './embedded-broker/index.js';
 import { DemoBus } from './demo-bus.js';

@@ -16,6 +16,7 @@ import { MqttVehiclePublisher } from '../remote/vehicle-publisher.js';
 import { WebhookDispatcher, type WebhookOptions } from '../webhooks/webhook-dispatcher.js';
 import { createApiServer } from './server.js';
 import type { Logger } from '../../wire/log.js';
+import { fleetPageRoutes } from '../web/fleet-page-server.js';
 
 
 export interface BackendServiceOptions {
@@ -79,6 +80,7 @@ export class BackendService {
         }
       }
       const api = createApiServer({ store, remote, monitorRules }, { onError: (error) => log('error', `api: ${error.stack ?? error.message}`) });
+      fleetPageRoutes(api);
       cleanup.unshift(() => api.close());
       const address = await api.listen({ host: options.host, port: options.port });
       const webhooks = new WebhookDispatcher(store, { log, ...options.webhooks });

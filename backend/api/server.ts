@@ -1,5 +1,5 @@
 /**
- * The Web API server (Fastify): bearer authentication on every route but /openapi.json, the
+ * The Web API server (Fastify): bearer authentication on every route not marked public (the OpenAPI document, the fleet page), the
  * routes, and errors as problem documents (application/problem+json) — ours (ApiProblem), the
  * store's (StoreError → 400), Fastify's (malformed JSON, media type) and unknown routes (404).
  */
@@ -34,6 +34,13 @@ export interface ApiServerOptions {
   onError?: (error: Error, request: FastifyRequest) => void;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without a bearer key (the OpenAPI document, the fleet page's files). */
+    public?: boolean;
+  }
+}
+
 export function createApiServer(context: Omit<ApiContext, 'now'> & { now?: () => number }, options: ApiServerOptions = {}): FastifyInstance {
   const ctx: ApiContext = { ...context, now: context.now ?? Date.now };
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024 });
@@ -42,7 +49,7 @@ export function createApiServer(context: Omit<ApiContext, 'now'> & { now?: () =>
 
   const keys = new KeyResolver(ctx.store, options.keyCacheMs);
   app.addHook('onRequest', async (request) => {
-    if (request.url.split('?')[0] === '/openapi.json') return;
+    if (request.routeOptions.config?.public === true) return;
     const key = await keys.authenticate(request.headers.authorization);
     (request as FastifyRequest & { access?: Access }).access = new Access(key);
   });
@@ -57,7 +64,7 @@ export function createApiServer(context: Omit<ApiContext, 'now'> & { now?: () =>
     reply.code(404).type(PROBLEM_JSON).send(JSON.stringify(ApiProblem.notFound(`no resource ${request.method} ${request.url.split('?')[0]}`).document(request.url))),
   );
 
-  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(JSON.stringify(openApiDocument)));
+  app.get('/openapi.json', { config: { public: true } }, async (_request, reply) => reply.type('application/json').send(JSON.stringify(openApiDocument)));
   vehicleRoutes(app, ctx);
   telemetryRoutes(app, ctx);
   remoteRoutes(app, ctx);

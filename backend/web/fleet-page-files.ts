@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import { packageRoot } from '../../agent/runtime/package-root.js';
+import { packageRoot } from '../../wire/package-root.js';
 
 export const FLEET_PAGE_PREFIX = '/fleet/';
 

@@ -12,7 +12,6 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../../backend/api/auth.js';
 import { BackendService } from '../../../backend/api/backend-service.js';
-import { attachFleetPage } from '../../../backend/web/fleet-page-server.js';
 import { newKey } from '../../commands/fixtures.js';
 import { eventually } from '../api/api-fixtures.js';
 import { Mosquitto } from '../../helpers/mosquitto.js';
@@ -33,7 +32,6 @@ beforeAll(async () => {
   broker = await Mosquitto.start();
   vehicle = await SimulatedVehicle.connect(broker.url, signingKey);
   backend = await BackendService.start({ db: join(dir, 'backend.db'), broker: { url: broker.url }, key: signingKey, host: '127.0.0.1', port: 0, ingestClientId: 'fleet-page-test', pollIntervalMs: 200 });
-  attachFleetPage(backend.api);
   await eventually(() => backend.store.vehicle(SIMULATED_VIN), "the vehicle's own checkin ingested"); // then the drive's checkin is the latest
   await storeDrive(backend.store, SIMULATED_VIN, vehicle.capabilities);
   adminKey = (await createApiKey(backend.store, { name: 'operator', scopes: ['read', 'remote'] })).token;

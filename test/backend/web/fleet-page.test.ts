@@ -14,7 +14,7 @@ import { createApiKey } from '../../../backend/api/auth.js';
 import { createApiServer } from '../../../backend/api/server.js';
 import type { BackendStore } from '../../../backend/db/backend-store.js';
 import { openSqliteStore } from '../../../backend/db/open-store.js';
-import { attachFleetPage } from '../../../backend/web/fleet-page-server.js';
+import { fleetPageRoutes } from '../../../backend/web/fleet-page-server.js';
 import { keepScreenshot, launchChromium, openWatchedPage } from './browser.js';
 import { DRIVE_POINTS, DRIVE_VIN, storeDrive } from './fleet-fixture.js';
 
@@ -30,7 +30,7 @@ beforeAll(async () => {
   await storeDrive(store, DRIVE_VIN, ['cmd:door_lock', 'cmd:door_unlock']);
   readKey = (await createApiKey(store, { name: 'viewer', scopes: ['read'] })).token;
   const app = createApiServer({ store });
-  attachFleetPage(app);
+  fleetPageRoutes(app);
   server = { url: await app.listen({ host: '127.0.0.1', port: 0 }), close: () => app.close() };
   browser = await launchChromium();
 }, 60_000);
