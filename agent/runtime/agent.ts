@@ -216,6 +216,7 @@ export class Agent {
       this.counters.frames += batch.count;
       this.decoded.count = 0;
       this.decoder.decode(batch, this.decoded);
+      if (this.counters.decodedSamples === 0 && this.decoded.count > 0) this.firstDecoded();
       this.counters.decodedSamples += this.decoded.count;
       this.vehicle.count = 0;
       this.counters.unmapped += mapSamples(this.decoded, this.signalMap, this.vehicle);
@@ -224,6 +225,11 @@ export class Agent {
       this.counters.pipelineErrors++;
       this.log('error', `pipeline: ${(err as Error).stack ?? err}`);
     }
+  }
+
+  /** The start-time mark (npm run bench -- footprint): ms since the process started, on the performance clock. */
+  private firstDecoded(): void {
+    this.log('info', `first frame decoded ${Math.round(performance.now())} ms after process start`);
   }
 
   private ingestVehicleSamples(): void {
