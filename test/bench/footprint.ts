@@ -54,7 +54,7 @@ interface AgentProcess {
 
 function spawnAgent(configFile: string, brokerUrl: string, nodeFlags: string[]): AgentProcess {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'run', '--config', configFile, '--broker', brokerUrl, '--stats-interval', '0'], {
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'run', '--config', configFile, '--broker', brokerUrl, '--stats-interval', process.env.FOOTPRINT_STATS ?? '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
@@ -64,6 +64,7 @@ function spawnAgent(configFile: string, brokerUrl: string, nodeFlags: string[]):
   const connected = new Promise<void>((resolve) => (onConnect = resolve));
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (text.length < 200_000) text += `${line}\n`;
+    if (process.env.FOOTPRINT_STATS && line.includes(' stats ')) console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify(JSON.parse(line.slice(line.indexOf(' stats ') + 7)).memory)}`);
     const first = /first frame decoded (\d+) ms after process start/.exec(line);
     if (first) onStart({ spawnMs: performance.now() - t0, selfMs: Number(first[1]) });
     if (line.includes('mqtt connected')) onConnect();
@@ -184,9 +185,9 @@ export async function run(): Promise<void> {
   // The demo configuration, its drive looped so that the agent keeps decoding and uploading.
   const demo = benchDemo([[/speed: 30\b/, 'speed: 30\n    loop: true']]);
   try {
-    const AGENT_NODE_FLAGS: string[] = [];
-    const runs: [string, string[]][] = [['node defaults', []]];
-    if (AGENT_NODE_FLAGS.length > 0) runs.push([`launcher flags ${AGENT_NODE_FLAGS.join(' ')}`, AGENT_NODE_FLAGS]);
+    const runs: [string, string[]][] = process.env.FOOTPRINT_FLAGS
+      ? process.env.FOOTPRINT_FLAGS.split('|').map((f) => [f || 'node defaults', f.split(' ').filter(Boolean)])
+      : [['node defaults', []]];
     for (const [label, flags] of runs) {
       const broker = await Mosquitto.start();
       try {
