@@ -10,8 +10,7 @@
  */
 import type { CanDriver } from '../../drivers/can/can-driver.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
-import { appendFixSamples, gnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
-import { createGnssDriver, type GnssDriver } from '../../drivers/gnss/gnss-driver.js';
+import type { GnssDriver } from '../../drivers/gnss/gnss-driver.js';
 import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Status } from '../../proto/gen/roadlink.js';
 import { vehicleSignalNames, type Config } from '../config/config.js';
@@ -227,9 +226,10 @@ export class Agent {
     }
   }
 
-  /** The start-time mark (npm run bench -- footprint): ms since the process started, on the performance clock. */
+  /** The start-time mark (npm run bench -- footprint): ms since the process started, on the performance clock, and the CPU used so far. */
   private firstDecoded(): void {
-    this.log('info', `first frame decoded ${Math.round(performance.now())} ms after process start`);
+    const cpu = process.cpuUsage();
+    this.log('info', `first frame decoded ${Math.round(performance.now())} ms after process start (${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU)`);
   }
 
   private ingestVehicleSamples(): void {
@@ -401,6 +401,11 @@ export class Agent {
   }
 
   private async openGnss(): Promise<void> {
+    // Loaded only for a configuration with a receiver (like the drivers' other optional parts).
+    const [{ createGnssDriver }, { appendFixSamples, gnssSignalIds }] = await Promise.all([
+      import('../../drivers/gnss/gnss-driver.js'),
+      import('../../drivers/gnss/gnss-signals.js'),
+    ]);
     const gnss = this.config.gnss!;
     const replaySpeed = this.config.buses.find((b) => b.driver === 'replay')?.speed;
     this.gnss = createGnssDriver(

@@ -19,6 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -46,8 +47,8 @@ function memoryOf(pid: number): { hwm: number; rss: number } {
 
 interface AgentProcess {
   child: ChildProcess;
-  /** spawn → "first frame decoded" line, ms; and the agent's own figure. */
-  started: Promise<{ spawnMs: number; selfMs: number }>;
+  /** spawn → "first frame decoded" line, ms; and the agent's own figures (ms since process start, CPU ms). */
+  started: Promise<{ spawnMs: number; selfMs: number; cpuMs: number }>;
   connected: Promise<void>;
   stderr: () => string;
 }
@@ -58,15 +59,15 @@ function spawnAgent(configFile: string, brokerUrl: string, nodeFlags: string[]):
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
-  let onStart!: (v: { spawnMs: number; selfMs: number }) => void;
+  let onStart!: (v: { spawnMs: number; selfMs: number; cpuMs: number }) => void;
   let onConnect!: () => void;
-  const started = new Promise<{ spawnMs: number; selfMs: number }>((resolve) => (onStart = resolve));
+  const started = new Promise<{ spawnMs: number; selfMs: number; cpuMs: number }>((resolve) => (onStart = resolve));
   const connected = new Promise<void>((resolve) => (onConnect = resolve));
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (text.length < 200_000) text += `${line}\n`;
     if (process.env.FOOTPRINT_STATS && line.includes(' stats ')) console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify(JSON.parse(line.slice(line.indexOf(' stats ') + 7)).memory)}`);
-    const first = /first frame decoded (\d+) ms after process start/.exec(line);
-    if (first) onStart({ spawnMs: performance.now() - t0, selfMs: Number(first[1]) });
+    const first = /first frame decoded (\d+) ms after process start \((\d+) ms of CPU\)/.exec(line);
+    if (first) onStart({ spawnMs: performance.now() - t0, selfMs: Number(first[1]), cpuMs: Number(first[2]) });
     if (line.includes('mqtt connected')) onConnect();
   });
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`agent exited (${code}):\n${text}`))));
@@ -99,6 +100,8 @@ function bomb(inflatedMiB: number): Buffer {
 interface Figures {
   startSpawnMs: number;
   startSelfMs: number;
+  startCpuMs: number;
+  load: number;
   steady: number;
   garbage: number;
   refused: number;
@@ -125,6 +128,7 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
   const pid = agent.child.pid!;
   try {
     const start = await agent.started;
+    const startLoad = loadavg()[0];
     await agent.connected;
     await sleep(STEADY_MS);
     const steady = memoryOf(pid).hwm;
@@ -165,7 +169,7 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
     const exit = new Promise<number | null>((resolve) => agent.child.once('exit', (code) => resolve(code)));
     agent.child.kill('SIGTERM');
     const exitCode = await exit;
-    return { startSpawnMs: start.spawnMs, startSelfMs: start.selfMs, steady, garbage, refused, bombs, rssEnd, dataAfter: dataMessages - before, exitCode };
+    return { startSpawnMs: start.spawnMs, startSelfMs: start.selfMs, startCpuMs: start.cpuMs, load: startLoad, steady, garbage, refused, bombs, rssEnd, dataAfter: dataMessages - before, exitCode };
   } catch (err) {
     agent.child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\nagent log:\n${agent.stderr().slice(-4000)}`);
@@ -176,7 +180,7 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
 
 function print(label: string, f: Figures): void {
   const mb = (v: number) => `${v.toFixed(1)} MB`;
-  console.log(`[${label}] start: spawn → first decoded frame ${f.startSpawnMs.toFixed(0)} ms (agent's own clock: ${f.startSelfMs} ms after process start)`);
+  console.log(`[${label}] start: spawn → first decoded frame ${f.startSpawnMs.toFixed(0)} ms (agent's own clock: ${f.startSelfMs} ms after process start, ${f.startCpuMs} ms of CPU; load average ${f.load.toFixed(1)} on ${cpus().length} cores)`);
   console.log(`[${label}] peak RSS (VmHWM): steady state ${mb(f.steady)}; after ${FLOOD} garbage cmd/req ${mb(f.garbage)}; after ${FLOOD} signed-but-refused commands ${mb(f.refused)}; after deflate bombs + oversize payloads on cmd/req and rules ${mb(f.bombs)}`);
   console.log(`[${label}] afterwards: RSS ${mb(f.rssEnd)}, ${f.dataAfter} data message(s) uploaded, SIGTERM exit code ${f.exitCode}`);
 }
