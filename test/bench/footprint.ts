@@ -11,8 +11,10 @@
  *     on cmd/req and rules;
  *   - that the agent is still running and uploading at the end, and stops cleanly on SIGTERM.
  *
- * The agent runs with the node flags of the ARM bundle's launcher (agent/runtime/node-flags.ts), as
- * on a head unit, and once without them for comparison.
+ * The agent runs twice: with node's defaults (as `node dist/apps/cli/main.js`), and with the node flags
+ * the ARM bundle's launcher (cross-build/launcher/roadlink) gives it on a head unit. FOOTPRINT_FLAGS
+ * ("flags|flags|...", "" = none) runs other sets instead; FOOTPRINT_STATS=SEC prints the agent's
+ * memory figures every SEC seconds.
  *
  * Run: npm run bench -- footprint
  */
@@ -178,6 +180,14 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
   }
 }
 
+/** The node flags bin/roadlink (cross-build/launcher/roadlink) starts the agent with on a head unit. */
+function launcherNodeFlags(): string[] {
+  const path = fileURLToPath(new URL('../../../cross-build/launcher/roadlink', import.meta.url));
+  const match = /^node_flags='([^']*)'$/m.exec(readFileSync(path, 'utf8'));
+  if (!match) throw new Error(`footprint bench: no node_flags='...' line in ${path}`);
+  return match[1].split(' ').filter(Boolean);
+}
+
 function print(label: string, f: Figures): void {
   const mb = (v: number) => `${v.toFixed(1)} MB`;
   console.log(`[${label}] start: spawn → first decoded frame ${f.startSpawnMs.toFixed(0)} ms (agent's own clock: ${f.startSelfMs} ms after process start, ${f.startCpuMs} ms of CPU; load average ${f.load.toFixed(1)} on ${cpus().length} cores)`);
@@ -189,9 +199,10 @@ export async function run(): Promise<void> {
   // The demo configuration, its drive looped so that the agent keeps decoding and uploading.
   const demo = benchDemo([[/speed: 30\b/, 'speed: 30\n    loop: true']]);
   try {
+    const launcher = launcherNodeFlags();
     const runs: [string, string[]][] = process.env.FOOTPRINT_FLAGS
       ? process.env.FOOTPRINT_FLAGS.split('|').map((f) => [f || 'node defaults', f.split(' ').filter(Boolean)])
-      : [['node defaults', []]];
+      : [['node defaults', []], [`the launcher's flags ${launcher.join(' ')}`, launcher]];
     for (const [label, flags] of runs) {
       const broker = await Mosquitto.start();
       try {
