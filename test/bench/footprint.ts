@@ -154,10 +154,12 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
     await until('a response to every refused command', () => ids.every((id) => responses.has(id)));
     const refused = memoryOf(pid).hwm;
 
-    // Deflate bombs (256 MiB of zeros each) on cmd/req and rules, and oversize plain payloads (4 MiB).
+    // Deflate bombs on cmd/req and rules, each as large as still passes the size check on the wire
+    // (about 1 KiB per MiB of zeros): 4 MiB and 128 MiB once inflated; one of 256 MiB (250 KB, an
+    // oversize command); and oversize plain payloads of 4 MiB (beyond the announced packet size).
     const deflated = { userProperties: { [ENCODING_PROPERTY]: DEFLATE_RAW } };
-    const payload = bomb(256);
-    for (const kind of ['cmd/req', 'rules']) {
+    for (const [kind, mib] of [['cmd/req', 4], ['cmd/req', 256], ['rules', 128]] as const) {
+      const payload = bomb(mib);
       for (let i = 0; i < 3; i++) await backend.publishAsync(topic(kind), payload, { qos: 1, properties: deflated });
       await backend.publishAsync(topic(kind), randomBytes(4 * 1024 * 1024), { qos: 1 });
     }
