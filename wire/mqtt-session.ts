@@ -7,9 +7,10 @@
  * callbacks get an error): the caller owns re-sending (the uplink re-reads them from the store), so
  * mqtt.js must not resend its own copies as well (and client.reconnect() drops its store anyway).
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { brokerClientOptions, type BrokerOptions } from './broker-options.js';
+import { mqttClient } from './broker-stream.js';
 import type { Logger } from './log.js';
 
 
@@ -32,6 +33,11 @@ export interface SessionOptions {
   customHandleAcks?: IClientOptions['customHandleAcks'];
   /** Called just before each reconnect attempt (e.g. to refresh the will). */
   beforeReconnect?: (client: MqttClient) => void;
+  /**
+   * MQTT 5 Maximum Packet Size announced in CONNECT: the broker does not send this client larger
+   * packets (it drops them), so an oversize message never reaches the client's memory. Default none.
+   */
+  maxPacketBytes?: number;
 }
 
 export class MqttSession {
@@ -54,14 +60,19 @@ export class MqttSession {
     this.beforeReconnect = options.beforeReconnect;
     this.backoff = new Backoff(options.backoff);
     const base = brokerClientOptions(options.broker);
-    this.client = mqtt.connect({
+    this.client = mqttClient({
       ...base,
       clientId: options.clientId,
       clean: options.clean,
-      properties: options.clean ? undefined : { sessionExpiryInterval: options.sessionExpiryS ?? 86_400 },
+      properties: {
+        ...(options.clean ? {} : { sessionExpiryInterval: options.sessionExpiryS ?? 86_400 }),
+        ...(options.maxPacketBytes ? { maximumPacketSize: options.maxPacketBytes } : {}),
+      },
       will: options.will,
       autoAssignTopicAlias: options.topicAliases ?? false,
       customHandleAcks: options.customHandleAcks,
+      // mqtt-packet's default pre-builds a 2-byte Buffer for each of the 65,536 packet ids: 6 MB of heap.
+      writeCache: false,
     });
     const where = `${options.broker.url} as ${options.clientId}`;
     // Without an 'error' listener an EventEmitter error would crash the process.

@@ -6,6 +6,7 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { IPublishPacket } from 'mqtt';
+import type { DownKind } from './topics.js';
 
 export const ENCODING_PROPERTY = 'content-encoding';
 export const DEFLATE_RAW = 'deflate-raw';
@@ -17,12 +18,34 @@ export const SEQ_PROPERTY = 'seq';
  */
 export const STREAM_PROPERTY = 'stream';
 
-/** Largest payload `unpack` will inflate to (a deflate bomb is refused, not expanded). */
+/** Largest payload `unpack` will inflate to by default (uplink messages: the backend's receiver). */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Largest downlink payload (backend → vehicle) per kind, plain or once inflated. A command is a few
+ * hundred bytes; a rules update is a rule set in JSON. Anything larger is refused before (plain, or
+ * deflated bytes above the bound) or while (inflating stops at the bound) it is read.
+ */
+export const DOWNLINK_MAX_BYTES: Readonly<Record<DownKind, number>> = { 'cmd/req': 8 * 1024, rules: 256 * 1024 };
+
+/** MQTT 5 Maximum Packet Size the vehicle announces: the largest downlink payload plus room for the PUBLISH header, topic and properties. */
+export const DOWNLINK_MAX_PACKET_BYTES = Math.max(...Object.values(DOWNLINK_MAX_BYTES)) + 4096;
+
+/** Why a payload was refused: the counters' keys. */
+export type PayloadRefusal = 'oversize' | 'inflate_bound' | 'unknown_encoding' | 'bad_deflate';
 
 export class PayloadError extends Error {
   override name = 'PayloadError';
+  constructor(
+    message: string,
+    readonly reason: PayloadRefusal = 'bad_deflate',
+  ) {
+    super(message);
+  }
 }
+
+/** Output chunk of the bounded inflate: it stops within one chunk past the bound, whatever the input expands to. */
+const INFLATE_CHUNK_BYTES = 4096;
 
 export interface PackedPayload {
   payload: Buffer;
@@ -56,14 +79,23 @@ export function userProperty(properties: Properties, name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The protobuf bytes of a received payload; throws PayloadError for an unknown encoding or bad deflate data. */
-export function unpack(payload: Buffer, properties: Properties): Buffer {
+/**
+ * The protobuf bytes of a received payload, at most `maxBytes` long; throws PayloadError (with its
+ * reason) for a payload above the bound, an unknown encoding, bad deflate data, or deflate data that
+ * expands beyond the bound. Inflating runs chunk by chunk and stops at the bound: a deflate bomb costs
+ * `maxBytes` and one chunk of memory, not what it would expand to.
+ */
+export function unpack(payload: Buffer, properties: Properties, maxBytes = MAX_INFLATED_BYTES): Buffer {
+  if (payload.length > maxBytes) throw new PayloadError(`payload of ${payload.length} bytes, more than the ${maxBytes} allowed`, 'oversize');
   const encoding = userProperty(properties, ENCODING_PROPERTY);
   if (encoding === undefined || encoding === 'identity') return payload;
-  if (encoding !== DEFLATE_RAW) throw new PayloadError(`unknown ${ENCODING_PROPERTY} "${encoding}"`);
+  if (encoding !== DEFLATE_RAW) throw new PayloadError(`unknown ${ENCODING_PROPERTY} "${encoding}"`, 'unknown_encoding');
   try {
-    return inflateRawSync(payload, { maxOutputLength: MAX_INFLATED_BYTES });
+    return inflateRawSync(payload, { maxOutputLength: maxBytes, chunkSize: Math.min(INFLATE_CHUNK_BYTES, Math.max(64, maxBytes)) });
   } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new PayloadError(`${DEFLATE_RAW} payload of ${payload.length} bytes inflates beyond the ${maxBytes} bytes allowed`, 'inflate_bound');
+    }
     throw new PayloadError(`bad ${DEFLATE_RAW} payload: ${(err as Error).message}`);
   }
 }

@@ -10,9 +10,6 @@
  */
 import type { CanDriver } from '../../drivers/can/can-driver.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
-import type { GnssFix } from '../../drivers/gnss/fix-assembler.js';
-import { appendFixSamples, gnssSignalIds, type GnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
-import { createGnssDriver } from '../../drivers/gnss/create-gnss-driver.js';
 import type { GnssDriver } from '../../drivers/gnss/gnss-driver.js';
 import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Status } from '../../proto/gen/roadlink.js';
@@ -218,6 +215,7 @@ export class Agent {
       this.counters.frames += batch.count;
       this.decoded.count = 0;
       this.decoder.decode(batch, this.decoded);
+      if (this.counters.decodedSamples === 0 && this.decoded.count > 0) this.firstDecoded();
       this.counters.decodedSamples += this.decoded.count;
       this.vehicle.count = 0;
       this.counters.unmapped += mapSamples(this.decoded, this.signalMap, this.vehicle);
@@ -230,12 +228,18 @@ export class Agent {
     }
   }
 
-  /** One GNSS fix, as samples of the vehicle signals GNSS feeds; nothing in here may throw into the driver. */
-  private onFix(fix: GnssFix, ids: GnssSignalIds): void {
+  /** The start-time mark (npm run bench -- footprint): ms since the process started, on the performance clock, and the CPU used so far. */
+  private firstDecoded(): void {
+    const cpu = process.cpuUsage();
+    this.log('info', `first frame decoded ${Math.round(performance.now())} ms after process start (${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU)`);
+  }
+
+  /** One GNSS fix, written as samples of the vehicle signals GNSS feeds; nothing in here may throw into the driver. */
+  private onFix(writeSamples: (batch: SampleBatch) => void): void {
     try {
       this.counters.gnssFixes++;
       this.gnssBatch.count = 0;
-      appendFixSamples(fix, ids, this.gnssBatch);
+      writeSamples(this.gnssBatch);
       this.ingestVehicleSamples(this.gnssBatch);
     } catch (err) {
       this.counters.pipelineErrors++;
@@ -411,13 +415,18 @@ export class Agent {
   }
 
   private async openGnss(): Promise<void> {
+    // Loaded only for a configuration with a receiver (like the drivers' other optional parts).
+    const [{ createGnssDriver }, { appendFixSamples, gnssSignalIds }] = await Promise.all([
+      import('../../drivers/gnss/create-gnss-driver.js'),
+      import('../../drivers/gnss/gnss-signals.js'),
+    ]);
     const gnss = this.config.gnss!;
     const replaySpeed = this.config.buses.find((b) => b.driver === 'replay')?.speed;
     this.gnss = createGnssDriver(
       'file' in gnss && gnss.file ? { file: gnss.file, loop: gnss.loop, speed: replaySpeed ?? 1, rebaseToNow: true } : { device: (gnss as { device: string }).device, baud: (gnss as { baud?: number }).baud },
     );
     const ids = gnssSignalIds((name) => (this.config.signals.some((s) => s.name === name) ? -1 : this.engine.signalId(name) ?? -1));
-    await this.gnss.open((fix) => this.onFix(fix, ids));
+    await this.gnss.open((fix) => this.onFix((batch) => appendFixSamples(fix, ids, batch)));
   }
 
   private loadDbc(file: string) {

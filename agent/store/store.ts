@@ -238,6 +238,8 @@ export class Store {
     putCounter: Database.Statement;
     putState: Database.Statement;
     getState: Database.Statement;
+    deleteState: Database.Statement;
+    statesWithPrefix: Database.Statement;
   };
 
   /** Opens (or creates) the store; throws StoreOpenError naming the file and the reason. */
@@ -302,6 +304,8 @@ export class Store {
       putCounter: db.prepare('INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)'),
       putState: db.prepare('INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)'),
       getState: db.prepare('SELECT value FROM state WHERE key = ?'),
+      deleteState: db.prepare('DELETE FROM state WHERE key = ?'),
+      statesWithPrefix: db.prepare('SELECT key, value FROM state WHERE substr(key, 1, length(@prefix)) = @prefix'),
     };
     this.loadStreams();
     this.loadTotals();
@@ -584,6 +588,15 @@ export class Store {
   getState(key: string): Uint8Array | undefined {
     const row = this.stmt.getState.get(key) as { value: Uint8Array } | undefined;
     return row?.value;
+  }
+
+  deleteState(key: string): void {
+    this.stmt.deleteState.run(key);
+  }
+
+  /** Every [key, value] of the state table whose key starts with `prefix`. */
+  statesWithPrefix(prefix: string): [string, Uint8Array][] {
+    return (this.stmt.statesWithPrefix.all({ prefix }) as { key: string; value: Uint8Array }[]).map((r) => [r.key, r.value]);
   }
 
   /** Sets a persisted counter (openOrRecover records recoveries here). */

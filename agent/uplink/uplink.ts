@@ -14,7 +14,11 @@
  *   sees duplicates by sequence, never gaps).
  * - Downlink: cmd/req and rules are checked to be a SignedCommand / SignedRulesUpdate envelope and
  *   handed to the registered handler as bytes; the PUBACK goes after the handler returned, so a
- *   command is redelivered if the agent dies before taking it. Garbage is counted and logged.
+ *   command is redelivered if the agent dies before taking it (mqtt.js reads the next packet only
+ *   then: downlink messages wait at the broker, not in the agent). Each kind has a size bound
+ *   (DOWNLINK_MAX_BYTES: a few KiB for a command, 256 KiB for rules), plain or inflated: the CONNECT
+ *   announces a Maximum Packet Size so that the broker drops larger packets, and inflating stops at
+ *   the bound. Garbage is refused, counted by reason (downlinkRefused) and logged.
  * - Control messages (command responses, rules acks, status) are kept in memory until PUBACKed and
  *   re-sent after a reconnect; their promises resolve on PUBACK.
  */
@@ -27,10 +31,10 @@ import type { BrokerOptions } from '../../wire/broker-options.js';
 import { encodeCheckin, newBootId } from './checkin.js';
 import { MqttSession, withTimeout } from '../../wire/mqtt-session.js';
 import type { Logger } from '../../wire/log.js';
-import { pack, publishProperties, unpack, type PackedPayload } from '../../wire/payload.js';
+import { DOWNLINK_MAX_BYTES, DOWNLINK_MAX_PACKET_BYTES, pack, PayloadError, publishProperties, unpack, type PackedPayload } from '../../wire/payload.js';
 import { BatchWindow } from './batch-window.js';
 import { RowPayloader, type RowPayloads } from './row-payloads.js';
-import { checkVin, vehicleTopics, type TopicKind } from '../../wire/topics.js';
+import { checkVin, vehicleTopics, type DownKind, type TopicKind } from '../../wire/topics.js';
 
 /** The part of agent/store/store.ts the uplink uses. */
 export interface UplinkStore {
@@ -112,10 +116,12 @@ export interface UplinkStats {
   inFlightMessages: number;
   /** Bytes written to the broker sockets (everything, including TLS and keep-alives). */
   wireBytesSent: number;
-  /** Downlink messages received, of which garbage (bad topic, encoding or envelope) and handler failures. */
+  /** Downlink messages received, of which garbage (bad topic, size, encoding or envelope) and handler failures. */
   receivedMessages: number;
   badMessages: number;
   handlerErrors: number;
+  /** The garbage by reason: not_subscribed, oversize, inflate_bound, unknown_encoding, bad_deflate, malformed. */
+  downlinkRefused: Record<string, number>;
   /** Control messages (responses, acks, status) waiting for PUBACK. */
   controlPending: number;
 }
@@ -136,7 +142,8 @@ interface ControlMessage {
   reject: (err: Error) => void;
 }
 
-const MAX_CONTROL_PENDING = 10_000;
+/** Control messages (a few hundred bytes each) waiting for PUBACK at most: beyond, publishControl rejects. */
+const MAX_CONTROL_PENDING = 1000;
 
 export declare interface Uplink {
   on(event: 'connect' | 'close', listener: () => void): this;
@@ -173,6 +180,7 @@ export class Uplink extends EventEmitter {
   private connectedSinceMs = Date.now();
   private commandHandler: MessageHandler | undefined;
   private rulesHandler: MessageHandler | undefined;
+  private readonly refused: Record<string, number> = {};
   private readonly counts = {
     publishedMessages: 0, publishedPayloadBytes: 0, deflatedMessages: 0, ackedMessages: 0, ackedRows: 0,
     ackedSamples: 0, ackedRecords: 0, splitRows: 0, mergedMessages: 0, mergedRows: 0, releasedRows: 0, rejectedPublishes: 0, oversizeRows: 0,
@@ -205,6 +213,7 @@ export class Uplink extends EventEmitter {
       sessionExpiryS: options.sessionExpiryS ?? 7 * 86_400,
       will: this.will(),
       topicAliases: true,
+      maxPacketBytes: DOWNLINK_MAX_PACKET_BYTES,
       backoff: options.backoff,
       log: this.log,
       beforeReconnect: (client) => {
@@ -310,6 +319,7 @@ export class Uplink extends EventEmitter {
       heldRows: this.batchWindow.size,
       wireBytesSent: this.session.wireBytesSent,
       controlPending: this.control.length,
+      downlinkRefused: { ...this.refused },
     };
   }
 
@@ -544,16 +554,16 @@ export class Uplink extends EventEmitter {
     this.counts.receivedMessages++;
     const topic = packet.topic;
     const handler = topic === this.topics['cmd/req'] ? this.commandHandler : topic === this.topics.rules ? this.rulesHandler : undefined;
-    const kind = topic === this.topics['cmd/req'] ? 'cmd/req' : topic === this.topics.rules ? 'rules' : undefined;
-    if (kind === undefined) return this.bad(topic, 'not a topic this vehicle subscribes to');
+    const kind: DownKind | undefined = topic === this.topics['cmd/req'] ? 'cmd/req' : topic === this.topics.rules ? 'rules' : undefined;
+    if (kind === undefined) return this.bad(topic, 'not_subscribed', 'not a topic this vehicle subscribes to');
     let bytes: Buffer;
     try {
-      bytes = unpack(packet.payload as Buffer, packet.properties);
+      bytes = unpack(packet.payload as Buffer, packet.properties, DOWNLINK_MAX_BYTES[kind]);
     } catch (err) {
-      return this.bad(topic, (err as Error).message);
+      return this.bad(topic, err instanceof PayloadError ? err.reason : 'bad_deflate', (err as Error).message);
     }
     const problem = kind === 'cmd/req' ? envelopeProblem(bytes, 'command') : envelopeProblem(bytes, 'rules');
-    if (problem) return this.bad(topic, problem);
+    if (problem) return this.bad(topic, 'malformed', problem);
     if (!handler) {
       this.counts.handlerErrors++;
       this.log('warn', `no handler registered for ${kind}; message dropped`);
@@ -568,9 +578,11 @@ export class Uplink extends EventEmitter {
     }
   }
 
-  private bad(topic: string, reason: string): void {
-    const n = ++this.counts.badMessages;
-    if (n <= 10 || n % 1000 === 0) this.log('warn', `garbage on ${topic} (${n} so far): ${reason}`);
+  /** A refused downlink message: counted by reason; logged the first 10 times per reason, then every 1000th. */
+  private bad(topic: string, reason: string, detail: string): void {
+    this.counts.badMessages++;
+    const n = (this.refused[reason] = (this.refused[reason] ?? 0) + 1);
+    if (n <= 10 || n % 1000 === 0) this.log('warn', `refused a message on ${topic}: ${reason} (${n} so far): ${detail}`);
   }
 }
 

@@ -42,6 +42,14 @@ function parseOptions(argv: string[]) {
   return { config: values.config, broker: values.broker, logTimestamps: values['log-timestamps'] === true, exitAtEnd: values['exit-at-end'] === true, statsS };
 }
 
+/** The process's memory, MB: resident (now and peak), V8 heap used and reserved, buffers outside the heap. */
+function memoryFigures() {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+  const peak = process.resourceUsage().maxRSS * 1024; // kB
+  return { rssMB: mb(m.rss), peakRssMB: mb(peak), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) };
+}
+
 export async function runAgentCli(argv: string[], io: CliIo = process): Promise<number> {
   const parsed = parseCommandLine('run', usage, () => parseOptions(argv), io);
   if ('exitCode' in parsed) return parsed.exitCode;
@@ -67,7 +75,7 @@ export async function runAgentCli(argv: string[], io: CliIo = process): Promise<
   }
 
   const log = stderrLogger(agent.config.logLevel, io.stderr);
-  const statsTimer = options.statsS > 0 ? setInterval(() => log('info', `stats ${JSON.stringify(agent.stats())}`), options.statsS * 1000) : undefined;
+  const statsTimer = options.statsS > 0 ? setInterval(() => log('info', `stats ${JSON.stringify({ ...agent.stats(), memory: memoryFigures() })}`), options.statsS * 1000) : undefined;
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));

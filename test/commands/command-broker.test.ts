@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandState } from '../../proto/gen/roadlink.js';
-import { loadSigningKey, sendCommand } from '../../backend/command-client.js';
+import { loadSigningKey, sendCommand, signCommand } from '../../backend/command-client.js';
+import { CommandResponse } from '../../proto/gen/roadlink.js';
 import { runCommandSend } from '../../apps/cli/command-send.js';
 import { runKeys } from '../../apps/cli/keys.js';
 import { Uplink } from '../../agent/uplink/uplink.js';
@@ -101,6 +102,38 @@ describe('commands over a real broker', () => {
     expect(JSON.parse(stdout.text.trim())).toMatchObject({ state: 'REJECTED', reason: 'unknown_key' });
     expect(harness.vehicle.ecu.sent.length).toBe(framesBefore);
   });
+
+  it('a burst beyond max_in_progress is REJECTED busy over the broker, not queued: two commands run, the rest never reach the bus', async () => {
+    const backend = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'burst-sender' });
+    const responses = new Map<string, CommandResponse[]>();
+    backend.on('message', (_topic, payload) => {
+      const r = CommandResponse.decode(payload);
+      responses.set(r.id, [...(responses.get(r.id) ?? []), r]);
+    });
+    await backend.subscribeAsync(`roadlink/v1/${VIN}/cmd/res`, { qos: 1 });
+    harness.vehicle.ecu.answering = false; // the two accepted commands stay in progress
+    const framesBefore = harness.vehicle.ecu.sent.length;
+    const rejectedBefore = harness.processor.stats().byReason.busy ?? 0;
+    const key = loadSigningKey(keyFile);
+    const names = ['horn', 'lights_flash', ...Array.from({ length: 40 }, (_, i) => (i % 2 ? 'door_lock' : 'preconditioning_on'))];
+    const ids: string[] = [];
+    for (const name of names) {
+      const { request, bytes } = signCommand({ vin: VIN, name, ttlMs: 20_000 }, key);
+      ids.push(request.id);
+      await backend.publishAsync(`roadlink/v1/${VIN}/cmd/req`, Buffer.from(bytes), { qos: 1 });
+    }
+    await waitFor(() => ids.every((id) => responses.has(id)), 'a response to every command of the burst');
+    expect(ids.slice(0, 2).map((id) => responses.get(id)![0].state)).toEqual([CommandState.COMMAND_STATE_IN_PROGRESS, CommandState.COMMAND_STATE_IN_PROGRESS]);
+    for (const id of ids.slice(2)) expect(responses.get(id)).toMatchObject([{ state: CommandState.COMMAND_STATE_REJECTED, reason: 'busy' }]);
+    expect(harness.processor.inProgress).toBe(2);
+    expect(harness.processor.stats().byReason.busy).toBe(rejectedBefore + 40);
+    expect(harness.vehicle.ecu.sent.length).toBe(framesBefore + 2);
+    await waitFor(() => uplink.stats().controlPending === 0, 'every response acknowledged by the broker');
+    harness.vehicle.ecu.answering = true;
+    harness.vehicle.park();
+    await waitFor(() => harness.processor.inProgress === 0, 'the two commands to end', 10_000);
+    await backend.endAsync();
+  }, 30_000);
 
   it('reports usage errors with exit status 2', async () => {
     const stderr = new Capture();

@@ -8,7 +8,7 @@ import { deflateRawSync } from 'node:zlib';
 import { Uplink, type UplinkOptions } from '../../agent/uplink/uplink.js';
 import { Receiver } from '../../backend/receiver.js';
 import mqttPacket from 'mqtt-packet';
-import { ENCODING_PROPERTY_BYTES, pack, PayloadError, unpack, userProperty } from '../../wire/payload.js';
+import { DOWNLINK_MAX_BYTES, ENCODING_PROPERTY_BYTES, pack, PayloadError, unpack, userProperty } from '../../wire/payload.js';
 import { RowPayloader } from '../../agent/uplink/row-payloads.js';
 import { decodeSampleChunk } from '../../wire/sample-chunk.js';
 import { brokerForSuite, fillSamples, lineCollector, missingOrWrong, openTestStore, receivedSamples, SIGNALS, VIN_A, waitFor } from '../uplink/fixtures.js';
@@ -89,6 +89,30 @@ describe('payload helpers', () => {
     const packed = pack(small, true);
     expect(packed.deflated).toBe(true);
     expect(Buffer.compare(unpack(packed.payload, { userProperties: { 'content-encoding': 'deflate-raw' } }), small)).toBe(0);
+  });
+
+  it('bounds a downlink payload by its kind: plain or deflated bytes above the bound, and inflating past it, are refused with their reason', () => {
+    const deflated = { userProperties: { 'content-encoding': 'deflate-raw' } };
+    const reason = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).toBeInstanceOf(PayloadError);
+        return (err as PayloadError).reason;
+      }
+      return 'accepted';
+    };
+    const max = DOWNLINK_MAX_BYTES['cmd/req'];
+    expect(reason(() => unpack(Buffer.alloc(max), undefined, max))).toBe('accepted');
+    expect(reason(() => unpack(Buffer.alloc(max + 1), undefined, max))).toBe('oversize');
+    expect(reason(() => unpack(deflateRawSync(Buffer.alloc(max, 7)), deflated, max))).toBe('accepted');
+    expect(reason(() => unpack(deflateRawSync(Buffer.alloc(max + 1, 7)), deflated, max))).toBe('inflate_bound');
+    expect(reason(() => unpack(Buffer.from('not deflate'), deflated, max))).toBe('bad_deflate');
+    expect(reason(() => unpack(Buffer.from('x'), { userProperties: { 'content-encoding': 'br' } }, max))).toBe('unknown_encoding');
+    // 32 MiB of zeros (32 KB deflated) under the rules bound: refused at the bound; bytes beyond the bound are refused unread.
+    const bomb = deflateRawSync(Buffer.alloc(32 * 1024 * 1024));
+    expect(reason(() => unpack(bomb, deflated, DOWNLINK_MAX_BYTES.rules))).toBe('inflate_bound');
+    expect(reason(() => unpack(Buffer.alloc(DOWNLINK_MAX_BYTES.rules + 1), deflated, DOWNLINK_MAX_BYTES.rules))).toBe('oversize');
   });
 
   it('deflates only when the saving exceeds what the content-encoding property costs on the wire', () => {
