@@ -37,8 +37,10 @@ export interface DemoOptions {
   brokerUrl?: string;
   /** Replay speed instead of the configuration's 30 (0 = as fast as possible: the tests). */
   speed?: number;
-  /** Keep the agent, broker and receiver running after the summary (until SIGINT/SIGTERM). */
+  /** Keep the agent, broker and receiver running after the summary (until SIGINT/SIGTERM, or `until`). */
   keepRunning?: boolean;
+  /** With keepRunning: stop when this settles instead of on a signal (tests). */
+  until?: Promise<unknown>;
   /** Where the demo's narration goes. Default stdout. */
   print?: (line: string) => void;
   /** The agent's log. Default: warnings and errors on stderr. */
@@ -98,6 +100,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   print(`  web API  ${backend.url} (OpenAPI: ${backend.url}/openapi.json), database ${join(dir, 'backend.sqlite')}`);
   print(`           token ${token}`);
   print(`           try: curl -H 'Authorization: Bearer ${token}' ${backend.url}/vehicles/${config.vehicle.vin}/status`);
+  print(`  fleet    ${backend.url}/fleet/#key=${token} (the fleet web page: map, trips, timeline, remote actions)`);
   print('');
 
   const started = Date.now();
@@ -127,10 +130,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   if (options.keepRunning) {
     print('[demo] running on (Ctrl-C stops)');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    if (options.until) await options.until.catch(() => undefined);
+    else {
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
   }
   await agent.stop();
   await receiver.stop();
