@@ -5,7 +5,7 @@
  * frame index on the samples. Nothing is allocated per frame.
  */
 import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../../drivers/can/frame-batch.js';
-import { compileMessageDecoder, type MessageDecodeFn } from './decode-codegen.js';
+import { compileMessageDecoder, isWideInteger, type MessageDecodeFn } from './decode-codegen.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './dbc-types.js';
 import { growSampleBatch, type SampleBatch } from './sample-batch.js';
 
@@ -51,6 +51,8 @@ export interface SignalInfo {
   isFloat: boolean;
   /** Integer signal with integer factor and offset: cantools yields Python ints (JSON `1`, not `1.0`). */
   integerValued: boolean;
+  /** Integer of more than 53 bits with factor 1 and offset 0: exact value in SampleBatch.wide. */
+  wide: boolean;
   multiplexed: boolean;
   signal: DbcSignal;
 }
@@ -144,6 +146,7 @@ export class Decoder {
         labels: signal.labels,
         isFloat: signal.valueType !== 'int',
         integerValued: signal.valueType === 'int' && Number.isInteger(signal.factor) && Number.isInteger(signal.offset),
+        wide: isWideInteger(signal),
         multiplexed: signal.multiplexerSignal !== undefined,
         signal,
       });
@@ -252,7 +255,7 @@ export class Decoder {
       }
       const n = lens[i];
       const start = k;
-      k = decoders[m](data, i * FRAME_STRIDE, n, out.signal, out.value, k);
+      k = decoders[m](data, i * FRAME_STRIDE, n, out.signal, out.value, k, out.wide);
       const t = timeUs[i];
       const sampleTime = out.timeUs;
       const sampleFrame = out.frame;
