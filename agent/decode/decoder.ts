@@ -102,8 +102,16 @@ export class Decoder {
   private busNamesSeen: string[] | undefined;
   private busCountSeen = -1;
 
-  constructor(bindings: DecoderBinding[]) {
+  private readonly compileOnFirstFrame: boolean;
+
+  /**
+   * `compile: 'first-frame'` compiles a message's decode function when a frame of it first arrives
+   * (a one-shot command decoding a log that uses a few of the DBC's messages starts sooner); the
+   * default compiles every message here, so a running agent pays nothing later.
+   */
+  constructor(bindings: DecoderBinding[], options: { compile?: 'eager' | 'first-frame' } = {}) {
     this.bindings = bindings;
+    this.compileOnFirstFrame = options.compile === 'first-frame';
     // Compile every message once, whichever bus uses it.
     for (const binding of bindings) {
       for (const database of binding.databases) {
@@ -151,8 +159,18 @@ export class Decoder {
         signal,
       });
     }
-    this.decoders.push(compileMessageDecoder(message, firstSignal));
+    this.decoders.push(this.compileOnFirstFrame ? this.compileLater(index) : compileMessageDecoder(message, firstSignal));
     this.lengths.push(message.length);
+  }
+
+  /** A stand-in that compiles message `index`'s decode function, puts it in its place and runs it. */
+  private compileLater(index: number): MessageDecodeFn {
+    return (d, o, n, S, V, k, W) => {
+      const info = this.messages[index];
+      const decode = compileMessageDecoder(info.message, info.firstSignal);
+      this.decoders[index] = decode;
+      return decode(d, o, n, S, V, k, W);
+    };
   }
 
   /** ID table of a bus: its own bindings first, then the '*' bindings; within those, first definition wins. */

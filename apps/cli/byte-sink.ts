@@ -5,7 +5,6 @@
  * that goes away (EPIPE, `| head`) closes the sink: later bytes are dropped.
  */
 import { fstatSync, writeSync } from 'node:fs';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 
@@ -42,7 +41,16 @@ export class ByteSink {
   async drained(): Promise<void> {
     if (!this.mustDrain || this.closed) return;
     this.mustDrain = false;
-    await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    const stream = this.stream;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+    });
   }
 }
 

@@ -131,7 +131,7 @@ export class DecodeJsonlWriter {
   private readonly keys: Uint8Array[];
   private readonly kinds: Uint8Array;
   private readonly hasLabels: Uint8Array;
-  private readonly messageText: MessageText[];
+  private readonly messageText: (MessageText | undefined)[];
   private readonly labelJson = new Map<string, string>();
   private readonly floats: LastFloatText;
   /** `","bus":"can0"` per bus index of the FrameBatch last seen. */
@@ -147,24 +147,32 @@ export class DecodeJsonlWriter {
     readonly out: AsciiBuffer,
   ) {
     const signals = decoder.signals;
-    this.keys = signals.map((s) => asciiBytes(`${pythonJsonString(s.name)}:`));
+    this.keys = new Array<Uint8Array>(signals.length); // filled by textOf, message by message
     this.kinds = Uint8Array.from(signals, (s) =>
       s.wide ? (s.signal.signed ? ValueKind.WideSigned : ValueKind.WideUnsigned) : s.integerValued ? ValueKind.Int : ValueKind.Float,
     );
     this.floats = new LastFloatText(signals.length);
     this.hasLabels = Uint8Array.from(signals, (s) => (s.labels && s.labels.size > 0 ? 1 : 0));
-    this.messageText = decoder.messages.map((m) => {
-      const idDigits = m.extended ? 8 : 3;
-      const tail = `","ext":${m.extended},"msg":${pythonJsonString(m.name)},"sig":{`;
-      let maxBytes = MAX_FRAME_OVERHEAD + 8 + tail.length + 2;
-      for (let s = m.firstSignal; s < m.firstSignal + m.signalCount; s++) {
-        maxBytes += 2 * (this.keys[s].length + 1) + MAX_NUMBER_CHARS;
-        let longest = 0;
-        for (const label of signals[s].labels?.values() ?? []) longest = Math.max(longest, pythonJsonString(label).length);
-        maxBytes += longest;
-      }
-      return { head: asciiBytes(`,"id":"${formatId(m.id, idDigits)}${tail}`), idDigits, tail: asciiBytes(tail), maxBytes };
-    });
+    this.messageText = new Array<MessageText | undefined>(decoder.messages.length);
+  }
+
+  /** The text parts of message m and its signals' keys (built when a record of it is first written). */
+  private textOf(m: number): MessageText {
+    const info = this.decoder.messages[m];
+    const signals = this.decoder.signals;
+    const idDigits = info.extended ? 8 : 3;
+    const tail = `","ext":${info.extended},"msg":${pythonJsonString(info.name)},"sig":{`;
+    let maxBytes = MAX_FRAME_OVERHEAD + 8 + tail.length + 2;
+    for (let s = info.firstSignal; s < info.firstSignal + info.signalCount; s++) {
+      this.keys[s] = asciiBytes(`${pythonJsonString(signals[s].name)}:`);
+      maxBytes += 2 * (this.keys[s].length + 1) + MAX_NUMBER_CHARS;
+      let longest = 0;
+      for (const label of signals[s].labels?.values() ?? []) longest = Math.max(longest, pythonJsonString(label).length);
+      maxBytes += longest;
+    }
+    const text = { head: asciiBytes(`,"id":"${formatId(info.id, idDigits)}${tail}`), idDigits, tail: asciiBytes(tail), maxBytes };
+    this.messageText[m] = text;
+    return text;
   }
 
   /**
@@ -182,7 +190,7 @@ export class DecodeJsonlWriter {
     for (let i = 0; i < frames.count; i++) {
       const m = frameMessage[i];
       if (m < 0) continue;
-      const text = messageText[m];
+      const text = messageText[m] ?? this.textOf(m);
       const bus = busText[frames.bus[i]];
       out.reserve(text.maxBytes + bus.length);
       const buf = out.buf;

@@ -145,7 +145,7 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
     throw e;
   }
 
-  const decoder = new Decoder(bindings);
+  const decoder = new Decoder(bindings, { compile: 'first-frame' });
   const samples = createSampleBatch(65536);
   const unknownIds = new Map<string, number>();
   const sink = new ByteSink(stdout);

@@ -87,6 +87,17 @@ describe('Decoder: integer signals wider than 53 bits (exact in SampleBatch.wide
   });
 });
 
+describe('Decoder: compile on first frame', () => {
+  it('decodes exactly as the eagerly compiled decoder, message by message as frames arrive', () => {
+    const db = fixture('mux.dbc');
+    const eager = decoderFor(db);
+    const lazy = new Decoder([{ bus: '*', databases: [db] }], { compile: 'first-frame' });
+    for (const [id, data] of [[768, '01 AA BB 00 00 00 00 07'], [769, '51 AA BB'], [768, '02 AA BB 00 00 00 00 07'], [769, '51 AA BB']] as const) {
+      expect(decodeFrame(lazy, { id, data: hex(data) })).toEqual(decodeFrame(eager, { id, data: hex(data) }));
+    }
+  });
+});
+
 describe('Decoder: multiplexing', () => {
   const decoder = decoderFor(fixture('mux.dbc'));
   const decode = (id: number, data: string) => decodeFrame(decoder, { id, data: hex(data) });
