@@ -6,7 +6,6 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { packageVersion } from '../../agent/runtime/version.js';
 
 export interface Command {
   name: string;
@@ -38,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
+    // Loaded here only: every module main.ts imports statically is start-up time for every command.
+    const { packageVersion } = await import('../../agent/runtime/version.js');
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
