@@ -55,7 +55,7 @@ const MAX_FRAME_OVERHEAD = 96;
  * Writes a float as Python's repr. Between 1e-4 and 1e16 JavaScript's shortest round-trip text is
  * already Python's, except that an integral value gets `.0`; elsewhere pythonFloatRepr.
  */
-function putFloat(buf: Uint8Array, pos: number, x: number): number {
+export function putFloat(buf: Uint8Array, pos: number, x: number): number {
   const a = Math.abs(x);
   if (a >= 1e-4 && a < 1e16) {
     pos = putAscii(buf, pos, String(x));

@@ -41,8 +41,6 @@ export interface DecodeIo {
 /** Input that cannot be used: missing or unreadable log (exit 1; unusable DBC files throw DbcError). */
 class InputError extends Error {}
 
-
-
 interface Options {
   dbc: string[];
   bus: { bus: string; file: string }[];

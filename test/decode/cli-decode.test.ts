@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDecode } from '../../apps/cli/decode.js';
-import { pythonFloatRepr } from '../../apps/cli/decode-jsonl.js';
+import { putFloat, pythonFloatRepr } from '../../apps/cli/decode-jsonl.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -148,6 +148,27 @@ describe('Python float repr of the output (as json.dumps writes floats)', () => 
     [Infinity, 'inf'],
   ])('%s -> %s', (value, repr) => {
     expect(pythonFloatRepr(value)).toBe(repr);
+  });
+});
+
+describe('the byte writer of floats (putFloat) against pythonFloatRepr', () => {
+  it('writes the same text for 200,000 doubles of every magnitude, sign, integral or not', () => {
+    const buf = new Uint8Array(64);
+    const view = new DataView(new ArrayBuffer(8));
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    const values = [0, -0, 1e-4, 9.999999999999999e-5, 1e16, 9999999999999998, -1e16, 0.1 + 0.2, 100, -2.5, 5e-324, Number.MAX_VALUE];
+    for (let n = 0; n < 100_000; n++) {
+      view.setUint32(0, next());
+      view.setUint32(4, next());
+      const random = view.getFloat64(0);
+      if (Number.isFinite(random)) values.push(random);
+      values.push((next() - 2 ** 31) * 10 ** ((next() % 40) - 20)); // decimal-looking values near the switch points
+    }
+    for (const x of values) {
+      const end = putFloat(buf, 0, x);
+      expect(Buffer.from(buf.subarray(0, end)).toString('latin1')).toBe(pythonFloatRepr(x));
+    }
   });
 });
 
