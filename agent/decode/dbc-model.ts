@@ -350,12 +350,17 @@ function checkLayout(message: DbcMessage, warn: (line: number, reason: string) =
   const signals = message.signals;
   if (signals.length < 2) return;
   const byName = new Map(signals.map((s) => [s.name, s]));
-  const masks = signals.map((s) => bitMask(signalSegments(s.startBit, s.length, s.byteOrder) as BitSegment[]));
+  const segments = signals.map((s) => signalSegments(s.startBit, s.length, s.byteOrder) as BitSegment[]);
+  const masks = segments.map(bitMask);
+  // Byte span of each signal: most pairs do not share a byte, which this tells without the masks.
+  const firstBytes = segments.map((segs) => Math.min(...segs.map((seg) => seg.byte)));
+  const lastBytes = segments.map(lastByte);
   const paths = signals.map((s) => muxPath(s, byName));
   for (let j = 1; j < signals.length; j++) {
     const partners: string[] = [];
     let firstByte = -1;
     for (let i = 0; i < j; i++) {
+      if (lastBytes[i] < firstBytes[j] || lastBytes[j] < firstBytes[i]) continue;
       const shared = sharedByte(masks[i], masks[j]);
       if (shared < 0 || exclusive(paths[i], paths[j])) continue;
       if (firstByte < 0) firstByte = shared;

@@ -2,9 +2,10 @@
  * Compiles one DBC message into a specialised decode function (JavaScript source run through
  * `new Function`): straight-line byte reads and shifts per signal, constants inlined, no allocation.
  *
- * Generated function: (d, o, n, S, V, k) => k'
+ * Generated function: (d, o, n, S, V, k, W) => k'
  *   d = payload bytes (FrameBatch.data), o = offset of this frame's payload, n = payload length,
- *   S/V = SampleBatch signal/value arrays, k = next free sample slot; returns the next free slot.
+ *   S/V = SampleBatch signal/value arrays, k = next free sample slot, W = SampleBatch.wide (written
+ *   only by signals wider than 53 bits, see isWideInteger); returns the next free slot.
  *
  * Semantics follow cantools (decode with allow_truncated): physical = raw * factor + offset in
  * doubles; a signal is decoded only when all its bytes are present; a multiplexed signal only when
@@ -14,7 +15,16 @@
 import { lastByte, signalSegments, splitSegments, type BitSegment } from './bit-layout.js';
 import type { DbcMessage, DbcSignal } from './dbc-types.js';
 
-export type MessageDecodeFn = (d: Uint8Array, o: number, n: number, S: Uint32Array, V: Float64Array, k: number) => number;
+export type MessageDecodeFn = (d: Uint8Array, o: number, n: number, S: Uint32Array, V: Float64Array, k: number, W: BigInt64Array) => number;
+
+/**
+ * An integer signal whose values a double cannot always hold (more than 53 bits) and that cantools
+ * yields as an exact Python int (factor 1, offset 0): the decoder also writes it to W as a BigInt.
+ * Only these signals allocate; a scaled wide signal stays a double, as cantools computes it.
+ */
+export function isWideInteger(signal: DbcSignal): boolean {
+  return signal.valueType === 'int' && signal.length > 53 && signal.factor === 1 && signal.offset === 0;
+}
 
 /** Largest number of single-value switch cases before falling back to range tests per signal. */
 const MAX_SWITCH_CASES = 1024;
@@ -48,18 +58,30 @@ export function rawValueExpr(signal: DbcSignal): string {
     return signal.signed ? `(${e} << ${32 - L} >> ${32 - L})` : e;
   }
   if (L === 32) return signal.signed ? `(${bitsExpr(segments)} | 0)` : `(${bitsExpr(segments)} >>> 0)`;
-  const { low, high } = splitSegments(segments, 32);
-  const lo = `(${bitsExpr(low)} >>> 0)`;
-  const hiBits = L - 32;
+  const { hi, lo } = halvesExpr(signal, segments);
   if (signal.valueType === 'float64') {
     const [loIndex, hiIndex] = littleEndianHost ? [0, 1] : [1, 0];
-    return `(U32[${loIndex}] = ${lo}, U32[${hiIndex}] = ${bitsExpr(high)}, F64[0])`;
+    return `(U32[${loIndex}] = ${lo}, U32[${hiIndex}] = ${hi}, F64[0])`;
   }
-  let hi = bitsExpr(high);
-  if (signal.signed) hi = hiBits === 32 ? `(${hi} | 0)` : `(${hi} << ${64 - L} >> ${64 - L})`;
-  else if (hiBits === 32) hi = `(${hi} >>> 0)`;
   // hi * 2^32 is exact; adding lo rounds once, like Python's float(int).
   return `(${hi} * 4294967296 + ${lo})`;
+}
+
+/** The two 32-bit halves of a value of more than 32 bits: lo unsigned, hi sign-extended for a signed integer. */
+function halvesExpr(signal: DbcSignal, segments: BitSegment[]): { hi: string; lo: string } {
+  const { low, high } = splitSegments(segments, 32);
+  const hiBits = signal.length - 32;
+  let hi = bitsExpr(high);
+  if (signal.valueType === 'float64') return { hi, lo: `(${bitsExpr(low)} >>> 0)` };
+  if (signal.signed) hi = hiBits === 32 ? `(${hi} | 0)` : `(${hi} << ${64 - signal.length} >> ${64 - signal.length})`;
+  else if (hiBits === 32) hi = `(${hi} >>> 0)`;
+  return { hi, lo: `(${bitsExpr(low)} >>> 0)` };
+}
+
+/** Statements that set h and l to the halves of a wide integer signal (see isWideInteger). */
+function wideHalvesStatement(signal: DbcSignal): string {
+  const { hi, lo } = halvesExpr(signal, signalSegments(signal.startBit, signal.length, signal.byteOrder) as BitSegment[]);
+  return `const h = ${hi}, l = ${lo};`;
 }
 
 function physicalExpr(signal: DbcSignal, raw: string): string {
@@ -100,11 +122,16 @@ export function decodeSource(message: DbcMessage, firstSignalIndex: number): str
   const emitSignal = (node: Node, indent: string) => {
     const mux = muxVar.get(node.signal.name);
     lines.push(`${indent}if (n >= ${node.needBytes}) {`);
+    let raw = rawValueExpr(node.signal);
+    if (isWideInteger(node.signal)) {
+      lines.push(`${indent}  ${wideHalvesStatement(node.signal)}`, `${indent}  W[k] = (BigInt(h) << 32n) | BigInt(l);`);
+      raw = '(h * 4294967296 + l)';
+    }
     if (mux) {
-      lines.push(`${indent}  ${mux} = r = ${rawValueExpr(node.signal)};`);
+      lines.push(`${indent}  ${mux} = r = ${raw};`);
       lines.push(`${indent}  V[k] = ${physicalExpr(node.signal, 'r')}; S[k++] = ${node.index};`);
     } else {
-      lines.push(`${indent}  V[k] = ${physicalExpr(node.signal, rawValueExpr(node.signal))}; S[k++] = ${node.index};`);
+      lines.push(`${indent}  V[k] = ${physicalExpr(node.signal, raw)}; S[k++] = ${node.index};`);
     }
     lines.push(`${indent}}`);
   };
@@ -171,6 +198,6 @@ const F64 = new Float64Array(scratch);
 export function compileMessageDecoder(message: DbcMessage, firstSignalIndex: number): MessageDecodeFn {
   const body = decodeSource(message, firstSignalIndex);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const factory = new Function('U32', 'F32', 'F64', `'use strict';\nreturn function decode_${message.name.replace(/\W/g, '_')}(d, o, n, S, V, k) {\n${body}\n};`);
+  const factory = new Function('U32', 'F32', 'F64', `'use strict';\nreturn function decode_${message.name.replace(/\W/g, '_')}(d, o, n, S, V, k, W) {\n${body}\n};`);
   return factory(U32, F32, F64) as MessageDecodeFn;
 }

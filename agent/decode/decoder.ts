@@ -5,7 +5,7 @@
  * frame index on the samples. Nothing is allocated per frame.
  */
 import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../../drivers/can/frame-batch.js';
-import { compileMessageDecoder, type MessageDecodeFn } from './decode-codegen.js';
+import { compileMessageDecoder, isWideInteger, type MessageDecodeFn } from './decode-codegen.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './dbc-types.js';
 import { growSampleBatch, type SampleBatch } from './sample-batch.js';
 
@@ -51,6 +51,8 @@ export interface SignalInfo {
   isFloat: boolean;
   /** Integer signal with integer factor and offset: cantools yields Python ints (JSON `1`, not `1.0`). */
   integerValued: boolean;
+  /** Integer of more than 53 bits with factor 1 and offset 0: exact value in SampleBatch.wide. */
+  wide: boolean;
   multiplexed: boolean;
   signal: DbcSignal;
 }
@@ -100,8 +102,16 @@ export class Decoder {
   private busNamesSeen: string[] | undefined;
   private busCountSeen = -1;
 
-  constructor(bindings: DecoderBinding[]) {
+  private readonly compileOnFirstFrame: boolean;
+
+  /**
+   * `compile: 'first-frame'` compiles a message's decode function when a frame of it first arrives
+   * (a one-shot command decoding a log that uses a few of the DBC's messages starts sooner); the
+   * default compiles every message here, so a running agent pays nothing later.
+   */
+  constructor(bindings: DecoderBinding[], options: { compile?: 'eager' | 'first-frame' } = {}) {
     this.bindings = bindings;
+    this.compileOnFirstFrame = options.compile === 'first-frame';
     // Compile every message once, whichever bus uses it.
     for (const binding of bindings) {
       for (const database of binding.databases) {
@@ -144,12 +154,23 @@ export class Decoder {
         labels: signal.labels,
         isFloat: signal.valueType !== 'int',
         integerValued: signal.valueType === 'int' && Number.isInteger(signal.factor) && Number.isInteger(signal.offset),
+        wide: isWideInteger(signal),
         multiplexed: signal.multiplexerSignal !== undefined,
         signal,
       });
     }
-    this.decoders.push(compileMessageDecoder(message, firstSignal));
+    this.decoders.push(this.compileOnFirstFrame ? this.compileLater(index) : compileMessageDecoder(message, firstSignal));
     this.lengths.push(message.length);
+  }
+
+  /** A stand-in that compiles message `index`'s decode function, puts it in its place and runs it. */
+  private compileLater(index: number): MessageDecodeFn {
+    return (d, o, n, S, V, k, W) => {
+      const info = this.messages[index];
+      const decode = compileMessageDecoder(info.message, info.firstSignal);
+      this.decoders[index] = decode;
+      return decode(d, o, n, S, V, k, W);
+    };
   }
 
   /** ID table of a bus: its own bindings first, then the '*' bindings; within those, first definition wins. */
@@ -252,7 +273,7 @@ export class Decoder {
       }
       const n = lens[i];
       const start = k;
-      k = decoders[m](data, i * FRAME_STRIDE, n, out.signal, out.value, k);
+      k = decoders[m](data, i * FRAME_STRIDE, n, out.signal, out.value, k, out.wide);
       const t = timeUs[i];
       const sampleTime = out.timeUs;
       const sampleFrame = out.frame;

@@ -10,6 +10,8 @@ export interface SampleBatch {
   value: Float64Array;
   timeUs: Float64Array;
   frame: Uint32Array;
+  /** Exact values of wide signals; other slots hold stale data. */
+  wide: BigInt64Array;
 }
 
 export function createSampleBatch(capacity = 16384): SampleBatch {
@@ -20,6 +22,7 @@ export function createSampleBatch(capacity = 16384): SampleBatch {
     value: new Float64Array(capacity),
     timeUs: new Float64Array(capacity),
     frame: new Uint32Array(capacity),
+    wide: new BigInt64Array(capacity),
   };
 }
 
@@ -36,5 +39,8 @@ export function growSampleBatch(batch: SampleBatch, minCapacity: number): void {
   batch.value = copy(batch.value, new Float64Array(capacity));
   batch.timeUs = copy(batch.timeUs, new Float64Array(capacity));
   batch.frame = copy(batch.frame, new Uint32Array(capacity));
+  const wide = new BigInt64Array(capacity);
+  wide.set(batch.wide.subarray(0, batch.count));
+  batch.wide = wide;
   batch.capacity = capacity;
 }

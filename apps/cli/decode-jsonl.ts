@@ -8,6 +8,7 @@
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
 import type { SampleBatch } from '../../agent/decode/sample-batch.js';
 import { FrameStatus, type Decoder } from '../../agent/decode/decoder.js';
+import { AsciiBuffer, asciiBytes, putAscii, putBytes, putInt, putUint, putUintPadded } from './ascii-buffer.js';
 
 /** JSON string as Python's json.dumps writes it (ensure_ascii: everything outside ' '..'~' escaped). */
 export function pythonJsonString(s: string): string {
@@ -40,69 +41,247 @@ export function pythonNumber(x: number, integerValued: boolean): string {
   return Number.isFinite(x) ? repr : `"${repr}"`;
 }
 
-/** Seconds with 6 decimals from integer microseconds (as candump writes them). */
-export function formatTimeUs(timeUs: number): string {
-  const negative = timeUs < 0;
-  const abs = Math.abs(timeUs);
-  const seconds = Math.floor(abs / 1e6);
-  const micros = abs - seconds * 1e6;
-  return `${negative ? '-' : ''}${seconds}.${String(micros).padStart(6, '0')}`;
-}
-
 /** The hex ID as the log wrote it (same digit count), upper case as in the reference decodes. */
 export function formatId(id: number, digits: number): string {
   return id.toString(16).toUpperCase().padStart(digits, '0');
 }
 
+/** Largest text of one number: a float repr (`-2.2250738585072014e-308`), a quoted `"-inf"`, a 64-bit integer. */
+const MAX_NUMBER_CHARS = 32;
+/** Room for `{"t":"<time>","bus":` and `,"short":64}\n` around a record's message part. */
+const MAX_FRAME_OVERHEAD = 96;
+
 /**
- * Turns decoded batches into JSON Lines. Strings that repeat (signal keys, message headers, bus names)
- * are built once; per frame the writer only joins them with the numbers.
+ * Writes a float as Python's repr. Between 1e-4 and 1e16 JavaScript's shortest round-trip text is
+ * already Python's, except that an integral value gets `.0`; elsewhere pythonFloatRepr.
+ */
+export function putFloat(buf: Uint8Array, pos: number, x: number): number {
+  const a = Math.abs(x);
+  if (a >= 1e-4 && a < 1e16) {
+    pos = putAscii(buf, pos, String(x));
+    if (Number.isInteger(x)) {
+      buf[pos++] = 46; // '.'
+      buf[pos++] = 48; // '0'
+    }
+    return pos;
+  }
+  if (x === 0) return putAscii(buf, pos, 1 / x < 0 ? '-0.0' : '0.0');
+  return putAscii(buf, pos, pythonNumber(x, false));
+}
+
+/**
+ * The text of each float signal's last value: most values repeat the signal's previous one (79 % in
+ * the Kona log), and copying bytes is much cheaper than formatting a double.
+ */
+class LastFloatText {
+  private readonly value: Float64Array;
+  private readonly length: Uint8Array;
+  private readonly text: Uint8Array;
+
+  constructor(signalCount: number) {
+    this.value = new Float64Array(signalCount).fill(NaN);
+    this.length = new Uint8Array(signalCount);
+    this.text = new Uint8Array(signalCount * MAX_NUMBER_CHARS);
+  }
+
+  /** putFloat of signal s's value x. */
+  put(buf: Uint8Array, pos: number, s: number, x: number): number {
+    const at = s * MAX_NUMBER_CHARS;
+    const text = this.text;
+    // Zero is not cached: 0 === -0, and both are quick to write.
+    if (x === this.value[s] && x !== 0) {
+      const n = this.length[s];
+      for (let j = 0; j < n; j++) buf[pos + j] = text[at + j];
+      return pos + n;
+    }
+    const end = putFloat(buf, pos, x);
+    this.value[s] = x;
+    this.length[s] = end - pos;
+    for (let j = pos; j < end; j++) text[at + j - pos] = buf[j];
+    return end;
+  }
+}
+
+/** Per message: the record text from the ID on, and the most bytes one of its records can take. */
+interface MessageText {
+  /** `,"id":"356","ext":false,"msg":"NAME","sig":{` for the ID written with `idDigits` digits. */
+  head: Uint8Array;
+  idDigits: number;
+  /** What follows the ID's digits: `","ext":false,…"sig":{` (for an ID written with other digits). */
+  tail: Uint8Array;
+  maxBytes: number;
+}
+
+/** How a signal's value is written. */
+const enum ValueKind {
+  /** Python int: safe integer digits (an unsafe one as its exact double). */
+  Int,
+  Float,
+  /** Wider than 53 bits: the exact integer in SampleBatch.wide. */
+  WideSigned,
+  WideUnsigned,
+}
+
+/**
+ * Turns decoded batches into JSON Lines, written as bytes into an AsciiBuffer. Everything that
+ * repeats (signal keys, message heads, bus names) is encoded once; per record the writer copies
+ * those bytes and writes the numbers in place, with no string per record.
  */
 export class DecodeJsonlWriter {
-  private readonly signalKeys: string[];
-  private readonly messageHeads: string[];
-  private readonly busJson = new Map<string, string>();
+  private readonly keys: Uint8Array[];
+  private readonly kinds: Uint8Array;
+  private readonly hasLabels: Uint8Array;
+  private readonly messageText: (MessageText | undefined)[];
+  private readonly labelJson = new Map<string, string>();
+  private readonly floats: LastFloatText;
+  /** `","bus":"can0"` per bus index of the FrameBatch last seen. */
+  private busText: Uint8Array[] = [];
+  private busNamesSeen: string[] | undefined;
+  private busCountSeen = -1;
+  /** Scratch: sample index of each label of the record being written. */
+  private labelSamples: Uint32Array<ArrayBuffer> = new Uint32Array(64);
 
-  constructor(private readonly decoder: Decoder) {
-    this.signalKeys = decoder.signals.map((s) => `${pythonJsonString(s.name)}:`);
-    this.messageHeads = decoder.messages.map((m) => `,"ext":${m.extended},"msg":${pythonJsonString(m.name)},"sig":{`);
+  /** `out` receives the records; it hands them on to its sink as it fills (flush it at the end). */
+  constructor(
+    private readonly decoder: Decoder,
+    readonly out: AsciiBuffer,
+  ) {
+    const signals = decoder.signals;
+    this.keys = new Array<Uint8Array>(signals.length); // filled by textOf, message by message
+    this.kinds = Uint8Array.from(signals, (s) =>
+      s.wide ? (s.signal.signed ? ValueKind.WideSigned : ValueKind.WideUnsigned) : s.integerValued ? ValueKind.Int : ValueKind.Float,
+    );
+    this.floats = new LastFloatText(signals.length);
+    this.hasLabels = Uint8Array.from(signals, (s) => (s.labels && s.labels.size > 0 ? 1 : 0));
+    this.messageText = new Array<MessageText | undefined>(decoder.messages.length);
+  }
+
+  /** The text parts of message m and its signals' keys (built when a record of it is first written). */
+  private textOf(m: number): MessageText {
+    const info = this.decoder.messages[m];
+    const signals = this.decoder.signals;
+    const idDigits = info.extended ? 8 : 3;
+    const tail = `","ext":${info.extended},"msg":${pythonJsonString(info.name)},"sig":{`;
+    let maxBytes = MAX_FRAME_OVERHEAD + 8 + tail.length + 2;
+    for (let s = info.firstSignal; s < info.firstSignal + info.signalCount; s++) {
+      this.keys[s] = asciiBytes(`${pythonJsonString(signals[s].name)}:`);
+      maxBytes += 2 * (this.keys[s].length + 1) + MAX_NUMBER_CHARS;
+      let longest = 0;
+      for (const label of signals[s].labels?.values() ?? []) longest = Math.max(longest, pythonJsonString(label).length);
+      maxBytes += longest;
+    }
+    const text = { head: asciiBytes(`,"id":"${formatId(info.id, idDigits)}${tail}`), idDigits, tail: asciiBytes(tail), maxBytes };
+    this.messageText[m] = text;
+    return text;
   }
 
   /**
-   * Lines for the frames of `frames` (just decoded into `samples`, which holds only this batch's
-   * samples from index 0); `idDigits[i]` = hex digits of frame i's ID in the log.
+   * Appends the records of `frames` (just decoded into `samples`, which holds only this batch's
+   * samples from index 0) to `out`; `idDigits[i]` = hex digits of frame i's ID in the log.
    */
-  format(frames: FrameBatch, samples: SampleBatch, idDigits: Uint8Array): string {
-    const { decoder } = this;
-    const signals = decoder.signals;
-    let out = '';
+  write(frames: FrameBatch, samples: SampleBatch, idDigits: Uint8Array): void {
+    const { decoder, out, keys, kinds, hasLabels, messageText, floats } = this;
+    if (frames.busNames !== this.busNamesSeen || frames.busNames.length !== this.busCountSeen) this.mapBuses(frames.busNames);
+    const busText = this.busText;
+    const frameMessage = decoder.frameMessage;
+    const { signal: sampleSignal, value: sampleValue, frame: sampleFrame, wide } = samples;
+    const sampleCount = samples.count;
     let k = 0;
     for (let i = 0; i < frames.count; i++) {
-      const m = decoder.frameMessage[i];
+      const m = frameMessage[i];
       if (m < 0) continue;
-      const busName = frames.busNames[frames.bus[i]];
-      let bus = this.busJson.get(busName);
-      if (bus === undefined) {
-        bus = pythonJsonString(busName);
-        this.busJson.set(busName, bus);
+      const text = messageText[m] ?? this.textOf(m);
+      const bus = busText[frames.bus[i]];
+      out.reserve(text.maxBytes + bus.length);
+      const buf = out.buf;
+      let pos = putAscii(buf, out.pos, '{"t":"');
+      pos = putTime(buf, pos, frames.timeUs[i]);
+      pos = putBytes(buf, pos, bus);
+      if (idDigits[i] === text.idDigits) {
+        pos = putBytes(buf, pos, text.head);
+      } else {
+        pos = putAscii(buf, pos, `,"id":"${formatId(frames.id[i], idDigits[i])}`);
+        pos = putBytes(buf, pos, text.tail);
       }
-      let line = `{"t":"${formatTimeUs(frames.timeUs[i])}","bus":${bus},"id":"${formatId(frames.id[i], idDigits[i])}"${this.messageHeads[m]}`;
-      let labels = '';
-      let first = true;
-      while (k < samples.count && samples.frame[k] < i) k++;
-      for (; k < samples.count && samples.frame[k] === i; k++) {
-        const s = samples.signal[k];
-        const value = samples.value[k];
-        line += `${first ? '' : ','}${this.signalKeys[s]}${pythonNumber(value, signals[s].integerValued)}`;
-        first = false;
-        const label = decoder.labelOf(s, value);
-        if (label !== undefined) labels += `${labels ? ',' : ''}${this.signalKeys[s]}${pythonJsonString(label)}`;
+      let labels = 0;
+      while (k < sampleCount && sampleFrame[k] < i) k++;
+      const first = k;
+      for (; k < sampleCount && sampleFrame[k] === i; k++) {
+        const s = sampleSignal[k];
+        if (k !== first) buf[pos++] = 44; // ','
+        pos = putBytes(buf, pos, keys[s]);
+        const value = sampleValue[k];
+        switch (kinds[s]) {
+          case ValueKind.Int:
+            pos = Number.isSafeInteger(value) ? putInt(buf, pos, value) : putAscii(buf, pos, pythonNumber(value, true));
+            break;
+          case ValueKind.Float:
+            pos = floats.put(buf, pos, s, value);
+            break;
+          case ValueKind.WideSigned:
+            pos = putAscii(buf, pos, wide[k].toString());
+            break;
+          default:
+            pos = putAscii(buf, pos, BigInt.asUintN(64, wide[k]).toString());
+        }
+        if (hasLabels[s] === 1 && decoder.labelOf(s, value) !== undefined) {
+          if (labels === this.labelSamples.length) this.labelSamples = growCopy(this.labelSamples);
+          this.labelSamples[labels++] = k;
+        }
       }
-      line += '}';
-      if (labels) line += `,"lbl":{${labels}}`;
-      if (decoder.frameStatus[i] & FrameStatus.SHORT) line += `,"short":${frames.len[i]}`;
-      out += `${line}}\n`;
+      buf[pos++] = 125; // '}'
+      if (labels > 0) pos = this.putLabels(buf, pos, labels, samples);
+      if (decoder.frameStatus[i] & FrameStatus.SHORT) {
+        pos = putAscii(buf, pos, ',"short":');
+        pos = putUint(buf, pos, frames.len[i]);
+      }
+      buf[pos++] = 125; // '}'
+      buf[pos++] = 10; // '\n'
+      out.pos = pos;
     }
-    return out;
   }
+
+  /** `,"lbl":{"Signal":"LABEL",…}` for the first `count` samples listed in labelSamples. */
+  private putLabels(buf: Uint8Array, pos: number, count: number, samples: SampleBatch): number {
+    pos = putAscii(buf, pos, ',"lbl":{');
+    for (let j = 0; j < count; j++) {
+      const k = this.labelSamples[j];
+      const s = samples.signal[k];
+      if (j > 0) buf[pos++] = 44;
+      pos = putBytes(buf, pos, this.keys[s]);
+      const label = this.decoder.labelOf(s, samples.value[k])!;
+      let json = this.labelJson.get(label);
+      if (json === undefined) {
+        json = pythonJsonString(label);
+        this.labelJson.set(label, json);
+      }
+      pos = putAscii(buf, pos, json);
+    }
+    buf[pos++] = 125;
+    return pos;
+  }
+
+  private mapBuses(busNames: string[]): void {
+    this.busText = busNames.map((name) => asciiBytes(`","bus":${pythonJsonString(name)}`));
+    this.busNamesSeen = busNames;
+    this.busCountSeen = busNames.length;
+  }
+}
+
+function growCopy(a: Uint32Array): Uint32Array<ArrayBuffer> {
+  const grown = new Uint32Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
+/** Seconds with 6 decimals from integer microseconds (as candump writes them). */
+function putTime(buf: Uint8Array, pos: number, timeUs: number): number {
+  if (timeUs < 0) {
+    buf[pos++] = 45;
+    timeUs = -timeUs;
+  }
+  const seconds = Math.floor(timeUs / 1e6);
+  pos = putUint(buf, pos, seconds);
+  buf[pos++] = 46;
+  return putUintPadded(buf, pos, timeUs - seconds * 1e6, 6);
 }

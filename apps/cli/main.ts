@@ -8,7 +8,6 @@ import { realpathSync } from 'node:fs';
 import module from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageVersion } from '../../agent/runtime/version.js';
 
 /**
  * Node 22.1+ can keep the compiled code of every module it loads on disk (module.enableCompileCache)
@@ -57,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V') {
+    // Loaded here only: every module main.ts imports statically is start-up time for every command.
+    const { packageVersion } = await import('../../agent/runtime/version.js');
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }

@@ -16,6 +16,10 @@
  *     trailing `'ascii'` (-a) and `ERRORFRAME` text are accepted; the tab-indented error description
  *     line that `candump -e` prints after an error frame is skipped.
  *
+ * A CAN FD payload keeps the length the line gives, also one that no FD DLC encodes (10 bytes: a
+ * bus would carry it padded to 12): can-utils' parse_canframe (lib.c) and cantools' log reader do
+ * the same; only cansend rounds such a frame up before sending it.
+ *
  * Times: `(seconds.fraction)` becomes integer microseconds computed from the digits (no float
  * rounding: 1436509052.249713 → 1436509052249713); more than 6 fraction digits are truncated to µs.
  * Relative times such as `(166.000000)` are kept as they are (166000000 µs). A line without a
@@ -74,10 +78,6 @@ const CH_0 = 48, CH_9 = 57, CH_R = 82, CH_r = 114, CH_T = 84, CH_X = 88, CH_B = 
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[CH_0 + c] = c;
 for (let c = 0; c < 6; c++) HEX[65 + c] = HEX[97 + c] = 10 + c;
-
-/** Valid CAN FD payload lengths. */
-const FD_LENGTH_OK = new Uint8Array(65);
-for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64]) FD_LENGTH_OK[n] = 1;
 
 const CAN_ERR_FLAG = 0x20000000;
 const CAN_EFF_MASK = 0x1fffffff;
@@ -403,7 +403,6 @@ export class CandumpParser {
       if (len > maxLen) {
         return this.badBool(maxLen === 8 ? `payload of ${len} bytes exceeds 8 (classic CAN)` : `payload of ${len} bytes exceeds 64 (CAN FD)`, b, s, e);
       }
-      if (maxLen === 64 && !FD_LENGTH_OK[len]) return this.badBool(`invalid CAN FD length ${len}`, b, s, e);
     }
     // Optional " T" / " R" direction suffix.
     if (p < e && !isBlank(b[p])) return this.badBool('unexpected character after payload', b, s, e);
@@ -434,7 +433,6 @@ export class CandumpParser {
     if (fd) {
       flags |= FrameFlag.FD | extraFlags;
       if (len > 64) return this.badBool(`payload of ${len} bytes exceeds 64 (CAN FD)`, b, s, e);
-      if (!FD_LENGTH_OK[len]) return this.badBool(`invalid CAN FD length ${len}`, b, s, e);
     } else if (len > 8) {
       return this.badBool(`payload of ${len} bytes exceeds 8 (classic CAN)`, b, s, e);
     }

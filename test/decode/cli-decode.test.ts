@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDecode } from '../../apps/cli/decode.js';
-import { pythonFloatRepr } from '../../apps/cli/decode-jsonl.js';
+import { putFloat, pythonFloatRepr } from '../../apps/cli/decode-jsonl.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -65,6 +65,40 @@ describe('roadlink decode (in process)', () => {
     expect(stderr).toMatch(/bad lines: 2\n {2}line 2: .*600#03ZZ\n {2}line 3: .*this is not a frame\n/);
   });
 
+  // Expected lines: what cantools 42.0.3 decodes from these frames (json.dumps of Message.decode with
+  // allow_truncated), checked with cantools when this test was written.
+  it('prints integer signals wider than 53 bits exactly (a scaled one stays a double, as in cantools)', async () => {
+    const log = [
+      '(1.000000) can0 310##0FFFFFFFFFFFFFFFF8000000000000001',
+      '(1.000001) can0 311#FFFFFFFFFFFFFF01',
+      '(1.000002) can0 312#FFFFFFFFFFFFFFFF',
+      '(1.000003) can0 313##00200000000000000FEFFFFFFFFFFFFFF',
+      '',
+    ].join('\n');
+    const { code, stdout } = await run(['--dbc', fixture('wide.dbc')], log);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')).toEqual([
+      '{"t":"1.000000","bus":"can0","id":"310","ext":false,"msg":"WideInts","sig":{"U64":18446744073709551615,"S64Moto":-9223372036854775807}}',
+      '{"t":"1.000001","bus":"can0","id":"311","ext":false,"msg":"WideMixed","sig":{"U56":72057594037927935,"Small":1},"lbl":{"Small":"One"}}',
+      '{"t":"1.000002","bus":"can0","id":"312","ext":false,"msg":"WideScaled","sig":{"Half64":9.223372036854776e+18}}',
+      '{"t":"1.000003","bus":"can0","id":"313","ext":false,"msg":"WideMux","sig":{"Mode":2,"U64":18446744073709551614}}',
+      '',
+    ]);
+  });
+
+  it('decodes a CAN FD frame whose byte count no DLC encodes with the bytes it has (can-utils and cantools keep them)', async () => {
+    // FdWide is 64 bytes: 10 bytes hold First only; 9 bytes of an FD frame on a 2-byte message: excess ignored.
+    const log = '(2.000000) can0 00000200##1' + '7F'.repeat(10) + '\n(2.000001) can0 600##0' + '0301'.padEnd(18, '0') + '\n';
+    const { code, stdout, stderr } = await run(['--dbc', fixture('vehicle.dbc')], log);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')).toEqual([
+      '{"t":"2.000000","bus":"can0","id":"00000200","ext":true,"msg":"FdWide","sig":{"First":127},"short":10}',
+      '{"t":"2.000001","bus":"can0","id":"600","ext":false,"msg":"Gear","sig":{"Selected":3,"Lamp":1},"lbl":{"Selected":"D","Lamp":"On"}}',
+      '',
+    ]);
+    expect(stderr).not.toContain('bad lines');
+  });
+
   it('binds a DBC to one bus with --bus NAME=FILE', async () => {
     const log = '(1.000000) can0 600#0301\n(1.000000) can1 600#0201\n';
     const { code, stdout } = await run(['--bus', `can1=${fixture('vehicle.dbc')}`], log);
@@ -117,6 +151,27 @@ describe('Python float repr of the output (as json.dumps writes floats)', () => 
   });
 });
 
+describe('the byte writer of floats (putFloat) against pythonFloatRepr', () => {
+  it('writes the same text for 200,000 doubles of every magnitude, sign, integral or not', () => {
+    const buf = new Uint8Array(64);
+    const view = new DataView(new ArrayBuffer(8));
+    let seed = 12345;
+    const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+    const values = [0, -0, 1e-4, 9.999999999999999e-5, 1e16, 9999999999999998, -1e16, 0.1 + 0.2, 100, -2.5, 5e-324, Number.MAX_VALUE];
+    for (let n = 0; n < 100_000; n++) {
+      view.setUint32(0, next());
+      view.setUint32(4, next());
+      const random = view.getFloat64(0);
+      if (Number.isFinite(random)) values.push(random);
+      values.push((next() - 2 ** 31) * 10 ** ((next() % 40) - 20)); // decimal-looking values near the switch points
+    }
+    for (const x of values) {
+      const end = putFloat(buf, 0, x);
+      expect(Buffer.from(buf.subarray(0, end)).toString('latin1')).toBe(pythonFloatRepr(x));
+    }
+  });
+});
+
 describe('roadlink binary (built with tsc, spawned)', () => {
   const out = join(repo, '.cache', `cli-test-${process.pid}`);
   beforeAll(async () => {
@@ -141,6 +196,13 @@ describe('roadlink binary (built with tsc, spawned)', () => {
     expect(decode.status).toBe(0);
     expect(decode.stdout).toBe(reference('reference/yaris09_steering.toyota_iQ_2009_can.cantools.jsonl.gz'));
     expect(decode.stderr).toContain('decoded 1128 of 1769 frames');
+    // stdout on a file: written straight to the descriptor from one reused buffer.
+    const outFile = join(out, 'kona.jsonl');
+    const fd = openSync(outFile, 'w');
+    const toFile = spawnSync(process.execPath, [main, 'decode', '--dbc', corpusFile('dbc/opendbc/hyundai_can.dbc'), corpusFile('logs/eldominio/kona/turnonlog.log')], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    closeSync(fd);
+    expect(toFile.status).toBe(0);
+    expect(readFileSync(outFile, 'utf8')).toBe(reference('reference/kona_turnonlog.hyundai_can.cantools.jsonl.gz'));
     const missing = spawnSync(process.execPath, [main, 'decode', '--dbc', '/nonexistent/x.dbc'], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe('roadlink decode: /nonexistent/x.dbc: cannot read DBC file: no such file\n');

@@ -4,6 +4,7 @@ import { createFrameBatch, FrameFlag, pushFrame } from '../../drivers/can/frame-
 import { loadDbcFile, type DbcDatabase } from '../../agent/decode/dbc-loader.js';
 import { Decoder, FrameStatus } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
+import { decodeSource } from '../../agent/decode/decode-codegen.js';
 import { corpusFile } from '../helpers/corpus.js';
 import { decodeFrame, hex, randomBytes, seededRandom } from './decode-one.js';
 import { referenceDecode } from './reference-codec.js';
@@ -42,6 +43,58 @@ describe('Decoder: signal layouts (values worked out by hand from the payload bi
     const c = decodeFrame(decoder, { id: 1024, data: hex('FFFFFFFFFFFF1F00 0000000000000001') });
     expect(c.values.get('U64')).toBe(2 ** 53 - 1); // exact
     expect(c.values.get('S64Moto')).toBe(1);
+  });
+});
+
+describe('Decoder: integer signals wider than 53 bits (exact in SampleBatch.wide)', () => {
+  const decoder = decoderFor(fixture('wide.dbc'));
+  /** Exact values by signal name: wide signals from samples.wide, others from the double. */
+  function exact(id: number, data: string): Record<string, bigint | number> {
+    const batch = createFrameBatch(1);
+    pushFrame(batch, { bus: 'can0', id, data: hex(data), timeUs: 1 });
+    const samples = createSampleBatch(1); // grown by the decoder: wide values must move along
+    decoder.decode(batch, samples);
+    const out: Record<string, bigint | number> = {};
+    for (let k = 0; k < samples.count; k++) {
+      const info = decoder.signals[samples.signal[k]];
+      out[info.name] = info.wide ? (info.signal.signed ? samples.wide[k] : BigInt.asUintN(64, samples.wide[k])) : samples.value[k];
+    }
+    return out;
+  }
+
+  it('marks only unscaled integer signals of more than 53 bits as wide', () => {
+    expect(decoder.signals.filter((s) => s.wide).map((s) => `${s.messageName}.${s.name}`)).toEqual(['WideInts.U64', 'WideInts.S64Moto', 'WideMixed.U56', 'WideMux.S60', 'WideMux.U64']);
+  });
+
+  it('decodes all-ones, sign-bit and mixed 64/56/60-bit values exactly, next to the correctly rounded doubles', () => {
+    expect(exact(784, 'FFFFFFFFFFFFFFFF 8000000000000001')).toEqual({ U64: 18446744073709551615n, S64Moto: -9223372036854775807n });
+    expect(exact(784, 'EFCDAB8967452301 FFFFFFFFFFFFFFFE')).toEqual({ U64: 0x0123456789abcdefn, S64Moto: -2n });
+    expect(exact(785, 'FFFFFFFFFFFFFF01')).toEqual({ U56: 2n ** 56n - 1n, Small: 1 });
+    expect(exact(786, 'FFFFFFFFFFFFFFFF')).toEqual({ Half64: 2 ** 64 * 0.5 });
+    expect(exact(787, '01 FFFFFFFFFFFFFF07 00000000000000')).toEqual({ Mode: 1, S60: 2n ** 59n - 1n });
+    expect(exact(787, '01 000000000000000F 00000000000000')).toEqual({ Mode: 1, S60: 15n * 2n ** 56n - 2n ** 60n }); // sign bit 59 set
+    expect(exact(787, '02 00000000000000 FEFFFFFFFFFFFFFF')).toEqual({ Mode: 2, U64: 2n ** 64n - 2n });
+    const { values } = decodeFrame(decoder, { id: 784, data: hex('FFFFFFFFFFFFFFFF 8000000000000001') });
+    expect(values.get('U64')).toBe(2 ** 64); // the double stays what it was: one rounding
+  });
+
+  it('generates BigInt code only for wide signals (the normal hot path allocates nothing)', () => {
+    const layout = fixture('layout.dbc');
+    const wide = fixture('wide.dbc');
+    expect(decodeSource(layout.messages.find((m) => m.name === 'Layout')!, 0)).not.toContain('BigInt');
+    expect(decodeSource(wide.messages.find((m) => m.name === 'WideScaled')!, 0)).not.toContain('BigInt');
+    expect(decodeSource(wide.messages.find((m) => m.name === 'WideMixed')!, 0).match(/BigInt\(/g)).toHaveLength(2);
+  });
+});
+
+describe('Decoder: compile on first frame', () => {
+  it('decodes exactly as the eagerly compiled decoder, message by message as frames arrive', () => {
+    const db = fixture('mux.dbc');
+    const eager = decoderFor(db);
+    const lazy = new Decoder([{ bus: '*', databases: [db] }], { compile: 'first-frame' });
+    for (const [id, data] of [[768, '01 AA BB 00 00 00 00 07'], [769, '51 AA BB'], [768, '02 AA BB 00 00 00 00 07'], [769, '51 AA BB']] as const) {
+      expect(decodeFrame(lazy, { id, data: hex(data) })).toEqual(decodeFrame(eager, { id, data: hex(data) }));
+    }
   });
 });
 

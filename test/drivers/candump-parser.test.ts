@@ -188,6 +188,30 @@ describe('CandumpParser, buses', () => {
   });
 });
 
+describe('CandumpParser, CAN FD lengths that no DLC encodes', () => {
+  // can-utils' parse_canframe (lib.c) sets len to the number of bytes given, whatever it is, and only
+  // cansend rounds it up (can_fd_dlc2len(can_fd_len2dlc(len))); cantools' log reader takes every byte.
+  it('keeps the payload with its own length, in both line forms, and counts no bad line', () => {
+    const ten = [...Array(10).keys()].map((k) => k + 1);
+    const hex = ten.map((b) => b.toString(16).padStart(2, '0')).join('');
+    const { frames, parser } = parseAll([
+      `(1.000000) can0 123##1${hex}\n`,
+      `(1.000001) can0 1ABCDEF0##0${'EE'.repeat(33)}\n`,
+      `  can0  124  [10]  ${hex.match(/../g)!.join(' ')}\n`,
+      `(1.000002) can0 125##2${'11'.repeat(9)}\n`,
+    ]);
+    expect(parser.stats.badLines).toBe(0);
+    expect(frames.map((f) => [f.id, f.len, f.flags])).toEqual([
+      [0x123, 10, FD | BRS],
+      [0x1abcdef0, 33, FD | EXTENDED],
+      [0x124, 10, FD],
+      [0x125, 9, FD | ESI],
+    ]);
+    expect(frames[0].data).toEqual(ten);
+    expect(frames[2].data).toEqual(ten);
+  });
+});
+
 describe('CandumpParser, bad input', () => {
   it('counts bad lines with their line number and reason, keeps parsing, skips blanks and comments', () => {
     const text = [
@@ -196,7 +220,7 @@ describe('CandumpParser, bad input', () => {
       '(1.000000) can0 123#010', // 3 odd digits
       '(1.000000) can0 123#010203040506070809', // 4 9 bytes classic
       '(1.000000) can0 123##1' + '00'.repeat(65), // 5 65 bytes FD
-      '(1.000000) can0 123##0' + '00'.repeat(9), // 6 9 bytes FD: invalid length
+      '(1.000000) can0 123##0' + '0'.repeat(19), // 6 odd digits FD
       '(1.000000) can0 123DEAD', // 7 missing '#'
       '(1.0x0000) can0 123#00', // 8 bad timestamp
       '(1.000000 can0 123#00', // 9 bad timestamp (no ')')
@@ -212,7 +236,7 @@ describe('CandumpParser, bad input', () => {
       '  can0  123   [9]  00 00 00 00 00 00 00 00 00', // 19 classic > 8
       '  can0  123   [4]  00 00', // 20 fewer bytes than [4]
       '  can0  123   [1]  00 01', // 21 more bytes than [1]
-      '  can0  123  [33]  ' + new Array(33).fill('00').join(' '), // 22 invalid FD length
+      '  can0  123  [65]  ' + new Array(65).fill('00').join(' '), // 22 65 bytes FD
       '(1.000000) can0 E0000000#00', // 23 flag bits above 29 bits
       '(1.000000) can0 124#0304', // 24 good
     ].join('\r\n');
@@ -227,7 +251,7 @@ describe('CandumpParser, bad input', () => {
     expect(byLine.get(3)).toMatch(/odd number of hex digits/);
     expect(byLine.get(4)).toMatch(/9 bytes exceeds 8/);
     expect(byLine.get(5)).toMatch(/65 bytes exceeds 64/);
-    expect(byLine.get(6)).toMatch(/invalid CAN FD length 9/);
+    expect(byLine.get(6)).toMatch(/odd number of hex digits/);
     expect(byLine.get(7)).toMatch(/missing '#'|bad character in CAN ID/);
     expect(byLine.get(8)).toMatch(/bad timestamp/);
     expect(byLine.get(9)).toMatch(/bad timestamp/);
@@ -241,7 +265,7 @@ describe('CandumpParser, bad input', () => {
     expect(byLine.get(19)).toMatch(/9 bytes exceeds 8/);
     expect(byLine.get(20)).toMatch(/payload has 2 bytes, \[4\] says 4/);
     expect(byLine.get(21)).toMatch(/more payload bytes than \[1\]/);
-    expect(byLine.get(22)).toMatch(/invalid CAN FD length 33/);
+    expect(byLine.get(22)).toMatch(/65 bytes exceeds 64/);
     expect(byLine.get(23)).toMatch(/exceeds 29 bits/);
     expect(stats.badLineSamples.find((s) => s.line === 2)?.text).toBe('garbage');
   });
