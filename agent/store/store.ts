@@ -55,7 +55,7 @@ import { statSync } from 'node:fs';
 import { InFlightRows } from './in-flight.js';
 import { PendingSamples } from './pending-samples.js';
 import { MAX_RAW, SampleChunkEncoder } from '../../wire/sample-chunk.js';
-import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, type Synchronous } from './schema.js';
+import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, storeEpoch, type Synchronous } from './schema.js';
 import { SignalGrids, type SignalGridLookup } from './signal-grids.js';
 import { isCorruptionCode, StoreOpenError } from './store-errors.js';
 
@@ -188,6 +188,11 @@ type CounterName = (typeof COUNTER_NAMES)[number];
 
 export class Store {
   readonly path: string;
+  /**
+   * The store epoch: a random id made with the file, the same across restarts, new for a new file
+   * (schema.ts EPOCH_KEY). The uplink sends it with every message that carries sequence numbers.
+   */
+  readonly epoch: string;
   private readonly db: Database.Database;
   private readonly encoder = new SampleChunkEncoder();
   private readonly grids: SignalGrids;
@@ -274,6 +279,7 @@ export class Store {
   private constructor(db: Database.Database, options: StoreOptions) {
     this.db = db;
     this.path = options.path;
+    this.epoch = storeEpoch(db);
     this.grids = new SignalGrids(options.signalGrid);
     this.signalTable = options.signalTable ?? 0;
     this.commitMaxSamples = Math.max(1, options.commitMaxSamples ?? 50_000);
@@ -577,8 +583,9 @@ export class Store {
 
   // --- state, stats, lifecycle -------------------------------------------------------------------
 
-  /** Stores a small value durably (own transaction, committed on return). */
+  /** Stores a small value durably (own transaction, committed on return). Keys starting with `store.` are the store's own. */
   putState(key: string, value: Uint8Array): void {
+    if (key.startsWith('store.')) throw new RangeError(`state key ${key} belongs to the store`);
     this.stmt.putState.run(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
 
