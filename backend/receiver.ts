@@ -17,7 +17,8 @@ import type { IPublishPacket } from 'mqtt';
 import type { BackoffOptions } from '../wire/backoff.js';
 import type { BrokerOptions } from '../wire/broker-options.js';
 import { MessageDecoder, MessageError, rfc3339 } from './message-json.js';
-import { MqttSession, type Log } from '../wire/mqtt-session.js';
+import { MqttSession } from '../wire/mqtt-session.js';
+import type { Logger } from '../wire/log.js';
 import { EPOCH_PROPERTY, PayloadError, SEQ_PROPERTY, STREAM_PROPERTY, unpack, userProperty } from '../wire/payload.js';
 import { EpochSequences, type StreamSummary } from './epoch-sequences.js';
 import type { SequenceSummary } from './sequence-tracker.js';
@@ -38,7 +39,7 @@ export interface ReceiverOptions {
   /** Receives each JSON line (without the newline). */
   writeLine: (line: string) => void;
   /** Gap/duplicate reports and connection messages (stderr in the CLI). */
-  log: Log;
+  log: Logger;
   backoff?: BackoffOptions;
 }
 
@@ -55,7 +56,7 @@ export class Receiver {
   private readonly decoder = new MessageDecoder();
   private readonly trackers = new Map<string, Map<string, EpochSequences>>();
   private readonly writeLine: (line: string) => void;
-  private readonly log: Log;
+  private readonly log: Logger;
   private readonly filters: string[];
   private messages = 0;
   private errors = 0;

@@ -10,9 +10,8 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { brokerClientOptions, type BrokerOptions } from './broker-options.js';
+import type { Logger } from './log.js';
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type Log = (level: LogLevel, message: string) => void;
 
 export interface SessionOptions {
   broker: BrokerOptions;
@@ -23,7 +22,7 @@ export interface SessionOptions {
   sessionExpiryS?: number;
   will?: IClientOptions['will'];
   backoff?: BackoffOptions;
-  log: Log;
+  log: Logger;
   /** MQTT 5 topic aliases for our publishes (a 2-byte alias instead of the topic after its first use). */
   topicAliases?: boolean;
   /** Called just before each reconnect attempt (e.g. to refresh the will). */
@@ -33,7 +32,7 @@ export interface SessionOptions {
 export class MqttSession {
   readonly client: MqttClient;
   private readonly backoff: Backoff;
-  private readonly log: Log;
+  private readonly log: Logger;
   private readonly beforeReconnect?: (client: MqttClient) => void;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;

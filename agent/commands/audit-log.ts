@@ -7,7 +7,7 @@
  */
 import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AuditLogConfig } from './commands-config.js';
+import type { AuditLogConfig } from '../config/sections/commands.js';
 
 export interface AuditStats {
   lines: number;

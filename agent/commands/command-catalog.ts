@@ -12,7 +12,7 @@ import type { SignalCatalogEntry } from '../config/sections/signals.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from '../decode/dbc-types.js';
 import { encodeMessage, EncodeError, rawValueOf } from '../decode/encoder.js';
 import { ExpressionError } from '../rules/expression/expression-parser.js';
-import type { CommandArgConfig, CommandDefinition, CommandFrameConfig, SignalValueConfig } from './commands-config.js';
+import type { CommandArgConfig, CommandDefinition, CommandFrameConfig, SignalValueConfig } from '../config/sections/commands.js';
 import { compileCondition, type ConditionEnv, type SignalCondition } from './signal-condition.js';
 
 /** What the catalog is compiled against. */

@@ -28,11 +28,11 @@ import { AuditLog } from './audit-log.js';
 import { CommandArgError, type CommandCatalog, type CompiledCommand } from './command-catalog.js';
 import { Keyring } from '../../wire/command-keys.js';
 import { CommandLedger, type StateStore } from './command-ledger.js';
-import type { CommandsConfig } from './commands-config.js';
+import type { CommandsConfig } from '../config/sections/commands.js';
 import type { LiveSignals } from './live-signals.js';
 import { openEnvelope, SIGNED_COMMAND } from '../../wire/signed-envelope.js';
+import type { Logger } from '../../wire/log.js';
 
-export type LogLevel = 'info' | 'warn' | 'error';
 
 export interface CommandProcessorOptions {
   vin: string;
@@ -50,7 +50,7 @@ export interface CommandProcessorOptions {
   audit?: AuditLog;
   /** Wall clock in ms (tests). Default Date.now. */
   now?: () => number;
-  log?: (level: LogLevel, message: string) => void;
+  log?: Logger;
 }
 
 export interface CommandResult {
@@ -96,7 +96,7 @@ export class CommandProcessor {
   private readonly ledger: CommandLedger;
   private readonly audit: AuditLog;
   private readonly now: () => number;
-  private readonly log: (level: LogLevel, message: string) => void;
+  private readonly log: Logger;
   private readonly running = new Map<string, Running>();
   private readonly counters: Omit<CommandStats, 'inProgress' | 'byReason'> = {
     received: 0, accepted: 0, duplicates: 0, succeeded: 0, failed: 0, timedOut: 0, rejected: 0, publishErrors: 0, ledgerErrors: 0,

@@ -21,8 +21,9 @@ import type { RuleConfig, StatesConfig } from '../config/sections/rules.js';
 import type { AuditLog } from './audit-log.js';
 import { Keyring } from '../../wire/command-keys.js';
 import type { StateStore } from './command-ledger.js';
-import type { CommandKeyConfig } from './commands-config.js';
+import type { CommandKeyConfig } from '../config/sections/commands.js';
 import { openEnvelope, SIGNED_RULES_UPDATE } from '../../wire/signed-envelope.js';
+import type { Logger } from '../../wire/log.js';
 
 /** The part of the RulesEngine (agent/rules/rules-engine.ts) an update goes through. */
 export interface RulesHost {
@@ -57,7 +58,7 @@ export interface RulesUpdaterOptions {
   /** Default 30 s. */
   clockSkewMs?: number;
   now?: () => number;
-  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log?: Logger;
 }
 
 export const RULES_STATE_KEY = 'rules.active';

@@ -2,11 +2,11 @@
  * The agent's configuration: its typed form and the reader that checks a parsed document section by
  * section. Every key is described in README.md (configuration reference).
  */
-import { readCommands, type CommandsConfig } from '../commands/commands-config.js';
-import { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from '../rules/features/features-config.js';
-import { compileRuleSet } from '../rules/rule-compiler.js';
+import { DEFAULT_FEATURES, readFeatures, type FeaturesConfig } from './sections/features.js';
+import { LOG_LEVELS, type LogLevel } from '../../wire/log.js';
 import type { ObjectReader, ValueNode } from './config-reader.js';
 import { readBuses, type BusConfig } from './sections/buses.js';
+import { readCommands, type CommandsConfig } from './sections/commands.js';
 import { GNSS_SIGNALS, readGnss, type GnssConfig } from './sections/gnss.js';
 import { readMonitors, type MonitorsConfig } from './sections/monitors.js';
 import { readRules, readStates, type RuleConfig, type StatesConfig } from './sections/rules.js';
@@ -15,8 +15,6 @@ import { readStorage, type StorageConfig } from './sections/storage.js';
 import { readUplink, type UplinkConfig } from './sections/uplink.js';
 import { readVehicle, vehicleProfileFields, type VehicleConfig } from './sections/vehicle.js';
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
   /** Absolute path of the file the configuration came from (empty for an in-memory text). */
@@ -34,7 +32,7 @@ export interface Config {
   storage: StorageConfig;
   /** Absent: the agent stores and never uploads. */
   uplink?: UplinkConfig;
-  /** Remote commands: keys, limits, audit log and catalog (agent/commands/commands-config.ts). */
+  /** Remote commands: keys, limits, audit log and catalog (sections/commands.ts). */
   commands: CommandsConfig;
   gnss?: GnssConfig;
   logLevel: LogLevel;
@@ -62,14 +60,13 @@ export function readConfig(r: ObjectReader, file: string): Config {
     features: DEFAULT_FEATURES,
     storage: readStorage(r.get('storage')),
     uplink: readUplink(r.get('uplink'), vehicleConfig.vin),
-    commands: readCommands(r.get('commands'), { signalNames: vehicleSignalNames({ signals, gnss }), states, profile: vehicleProfileFields(vehicleConfig) }),
+    commands: readCommands(r.get('commands')),
     gnss,
     logLevel: r.oneOf('log_level', LOG_LEVELS, { default: 'info' }),
   };
   const signalNames = vehicleSignalNames(config);
   config.monitors = readMonitors(r.get('monitors'), new Set(signalNames));
   config.features = readFeatures(r.get('features'), { signalNames, states, profile: vehicleProfileFields(vehicleConfig) });
-  checkRuleExpressions(r, config, signalNames);
   checkDistinctNames(r, config);
   r.done();
   return config;
@@ -83,21 +80,6 @@ export function vehicleSignalNames(config: Pick<Config, 'signals' | 'gnss'>): st
   const names = config.signals.map((s) => s.name);
   if (config.gnss) for (const name of GNSS_SIGNALS) if (!names.includes(name)) names.push(name);
   return names;
-}
-
-/** Runs the rule compiler (the engine's own) so that expression problems carry their key path and line. */
-function checkRuleExpressions(r: ObjectReader, config: Config, signalNames: string[]): void {
-  const { issues } = compileRuleSet({
-    signalNames,
-    profile: vehicleProfileFields(config.vehicle),
-    states: config.states,
-    rules: config.rules,
-  });
-  for (const issue of issues) {
-    let node: ValueNode = r.node;
-    for (const segment of issue.path) node = node.child(segment);
-    node.problem(issue.message);
-  }
 }
 
 /** A RulesUpdate removes rules or monitors by name: one name, one thing. */

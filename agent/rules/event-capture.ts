@@ -3,8 +3,9 @@
  * clock passes t + post, with the captured samples of [t - pre, t + post] taken from the history.
  * A trigger outlives a rule update that removes its rule (it is already decided).
  */
-import type { CapturedWindow, EventTrigger, PriorityLevel, RuleOutput, TriggerKind } from './rule-output.js';
+import type { CapturedWindow, EventTrigger, RuleOutput, TriggerKind } from './rule-output.js';
 import type { SignalHistory } from './signal-history.js';
+import { type PriorityLevel } from '../../wire/priority.js';
 
 export interface CaptureSpec {
   rule: string;

@@ -1,13 +1,9 @@
+import { type PriorityLevel } from '../../wire/priority.js';
 /**
  * Where the rules engine sends what it produces. The agent wires this to the SQLite store (and the
  * protobuf encoders); tests collect into arrays. The engine knows nothing of storage or transport.
  */
 
-/** Record priorities, numbered as roadlink.v1.Priority: higher goes first and is evicted last. */
-export const Priority = { low: 1, normal: 2, high: 3, critical: 4 } as const;
-export type PriorityName = keyof typeof Priority;
-export type PriorityLevel = (typeof Priority)[PriorityName];
-export const PRIORITY_NAMES = Object.keys(Priority) as PriorityName[];
 
 /** Samples of some signals between two times, one pair of arrays per signal (oldest first). */
 export interface CapturedWindow {

@@ -11,15 +11,14 @@
  */
 import { ConfigError, formatPath } from '../config/config-error.js';
 import type { RuleConfig, StatesConfig } from '../config/sections/rules.js';
-import { createSampleBatch, type SampleBatch } from '../decode/sample-batch.js';
 import { EventCapture, type CaptureSpec } from './event-capture.js';
 import type { SlidingWindow } from './expression/sliding-window.js';
 import { RegularSampler } from './regular-sampler.js';
 import { compileRuleSet, type CompiledRuleSet } from './rule-compiler.js';
-import { Priority, type RuleOutput } from './rule-output.js';
+import { type RuleOutput } from './rule-output.js';
 import { SignalHistory } from './signal-history.js';
 import { buildSignalIndex, type SignalIndex } from './signal-index.js';
-import { mapSamples, type SignalMap } from './signal-map.js';
+import { Priority } from '../../wire/priority.js';
 
 export interface RulesEngineOptions {
   /** Vehicle signal names by id (see vehicleSignalNames(config)). */
@@ -36,8 +35,6 @@ export interface RulesEngineOptions {
 export interface RulesEngineStats {
   /** Samples taken in (after the catalog mapping). */
   samples: number;
-  /** Decoded samples of signals the catalog does not use. */
-  unmapped: number;
   /** Condition evaluations. */
   evaluations: number;
   /** Event triggers (built-in ones included). */
@@ -78,9 +75,7 @@ export class RulesEngine {
   /** Sample time of each current value. */
   readonly updatedUs: Float64Array;
   readonly history: SignalHistory;
-  /** Scratch for ingest(): the batch in vehicle signal ids. */
-  private readonly mapped = createSampleBatch(4096);
-  readonly stats: RulesEngineStats = { samples: 0, unmapped: 0, evaluations: 0, triggers: 0, suppressed: 0 };
+  readonly stats: RulesEngineStats = { samples: 0, evaluations: 0, triggers: 0, suppressed: 0 };
 
   private readonly ids: Map<string, number>;
   private readonly profile: Readonly<Record<string, number | string>>;
@@ -140,16 +135,9 @@ export class RulesEngine {
   }
 
   /**
-   * Decoded samples: `batch.signal` indexes the decoder's table, which `map` (buildSignalMap) turns
-   * into vehicle signal ids with the catalog's transform. Hot path.
+   * Samples in vehicle signal ids: decoded CAN samples mapped by the catalog (rules/signal-map.ts
+   * mapSamples) and GNSS fixes, both fed by the agent's one ingest path. Hot path.
    */
-  ingest(batch: SampleBatch, map: SignalMap): void {
-    this.mapped.count = 0;
-    this.stats.unmapped += mapSamples(batch, map, this.mapped);
-    this.ingestSamples(this.mapped.signal, this.mapped.timeUs, this.mapped.value, this.mapped.count);
-  }
-
-  /** Samples already in vehicle signal ids (GNSS positions, generated data, tests). */
   ingestSamples(signal: ArrayLike<number>, timeUs: ArrayLike<number>, value: ArrayLike<number>, count = signal.length): void {
     for (let k = 0; k < count; k++) this.accept(signal[k], timeUs[k], value[k]);
     this.settle();

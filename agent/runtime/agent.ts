@@ -10,14 +10,16 @@
  */
 import type { CanDriver } from '../../drivers/can/can-driver.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
-import { appendFixSamples, gnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
-import { createGnssDriver, type GnssDriver } from '../../drivers/gnss/gnss-driver.js';
+import type { GnssFix } from '../../drivers/gnss/fix-assembler.js';
+import { appendFixSamples, gnssSignalIds, type GnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
+import { createGnssDriver } from '../../drivers/gnss/create-gnss-driver.js';
+import type { GnssDriver } from '../../drivers/gnss/gnss-driver.js';
 import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Status } from '../../proto/gen/roadlink.js';
 import { vehicleSignalNames, type Config } from '../config/config.js';
 import { loadDbcFile } from '../decode/dbc-loader.js';
 import { Decoder } from '../decode/decoder.js';
-import { createSampleBatch } from '../decode/sample-batch.js';
+import { createSampleBatch, type SampleBatch } from '../decode/sample-batch.js';
 import { rulesEngineFor, signalMapFor } from '../rules/engine-from-config.js';
 import { buildFeatures, positionSourceFor, type FeatureEvent, type FeatureSet } from '../rules/features/index.js';
 import type { RuleOutput } from '../rules/rule-output.js';
@@ -37,7 +39,7 @@ import { RulesUpdater } from '../commands/rules-update.js';
 import { vehicleProfileFields } from '../config/sections/vehicle.js';
 import { createCanDrivers, type CanDriverOptions, type CanDriverSet } from './can-drivers.js';
 import { EventRecords } from './event-records.js';
-import { stderrLogger, type Logger } from './logger.js';
+import { stderrLogger, type Logger } from '../../wire/log.js';
 import { vehicleSignalDescriptors } from './vehicle-signals.js';
 
 export interface AgentOptions {
@@ -75,7 +77,7 @@ export class Agent {
   private gnss: GnssDriver | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private lastSampleUs = 0;
-  private readonly counters = { frameBatches: 0, frames: 0, decodedSamples: 0, vehicleSamples: 0, unmapped: 0, events: 0, statusUpdates: 0, pipelineErrors: 0 };
+  private readonly counters = { frameBatches: 0, frames: 0, decodedSamples: 0, vehicleSamples: 0, gnssFixes: 0, unmapped: 0, events: 0, statusUpdates: 0, pipelineErrors: 0 };
   private stopped = false;
 
   private constructor(readonly config: Config, private readonly options: AgentOptions) {
@@ -219,18 +221,32 @@ export class Agent {
       this.counters.decodedSamples += this.decoded.count;
       this.vehicle.count = 0;
       this.counters.unmapped += mapSamples(this.decoded, this.signalMap, this.vehicle);
-      this.ingestVehicleSamples();
+      // The rules' clock in log-time replays follows the CAN log (GNSS replays are rebased to now).
+      if (this.vehicle.count > 0) this.lastSampleUs = this.vehicle.timeUs[this.vehicle.count - 1];
+      this.ingestVehicleSamples(this.vehicle);
     } catch (err) {
       this.counters.pipelineErrors++;
       this.log('error', `pipeline: ${(err as Error).stack ?? err}`);
     }
   }
 
-  private ingestVehicleSamples(): void {
-    const v = this.vehicle;
+  /** One GNSS fix, as samples of the vehicle signals GNSS feeds; nothing in here may throw into the driver. */
+  private onFix(fix: GnssFix, ids: GnssSignalIds): void {
+    try {
+      this.counters.gnssFixes++;
+      this.gnssBatch.count = 0;
+      appendFixSamples(fix, ids, this.gnssBatch);
+      this.ingestVehicleSamples(this.gnssBatch);
+    } catch (err) {
+      this.counters.pipelineErrors++;
+      this.log('error', `pipeline (gnss): ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  /** The one way samples in vehicle signal ids (from CAN or GNSS) enter the rules and features. */
+  private ingestVehicleSamples(v: SampleBatch): void {
     if (v.count === 0) return;
     this.counters.vehicleSamples += v.count;
-    this.lastSampleUs = v.timeUs[v.count - 1];
     this.engine.ingestSamples(v.signal, v.timeUs, v.value, v.count);
     this.features.onSamples(v.signal, v.timeUs, v.value, v.count);
     this.live.notify();
@@ -401,14 +417,7 @@ export class Agent {
       'file' in gnss && gnss.file ? { file: gnss.file, loop: gnss.loop, speed: replaySpeed ?? 1, rebaseToNow: true } : { device: (gnss as { device: string }).device, baud: (gnss as { baud?: number }).baud },
     );
     const ids = gnssSignalIds((name) => (this.config.signals.some((s) => s.name === name) ? -1 : this.engine.signalId(name) ?? -1));
-    await this.gnss.open((fix) => {
-      this.gnssBatch.count = 0;
-      appendFixSamples(fix, ids, this.gnssBatch);
-      const b = this.gnssBatch;
-      this.engine.ingestSamples(b.signal, b.timeUs, b.value, b.count);
-      this.features.onSamples(b.signal, b.timeUs, b.value, b.count);
-      this.live.notify();
-    });
+    await this.gnss.open((fix) => this.onFix(fix, ids));
   }
 
   private loadDbc(file: string) {

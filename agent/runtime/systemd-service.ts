@@ -11,12 +11,12 @@
  */
 import type { CanDriver } from '../../drivers/can/can-driver.js';
 import { HealthMonitor, type HealthBounds } from './health.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../../wire/log.js';
 import { SystemdNotifier, type NotifyEnvironment } from './sd-notify.js';
 
 /** The parts of the Agent (agent.ts) the service reads. */
 export interface ServiceAgent {
-  readonly store: { stats(): { commits: number; commitErrors: number; pendingSamples: number; pendingRecords: number; storedRows: number } };
+  readonly store: { stats(): { commitErrors: number; pendingSamples: number; pendingRecords: number; pendingSinceMs: number; storedRows: number } };
   readonly drivers: { readonly all: readonly CanDriver[] };
   readonly uplink?: { stats(): { connected: boolean } } | undefined;
   readonly config: { storage: { commitIntervalMs: number } };
@@ -30,7 +30,13 @@ export function healthBounds(watchdogMs: number | undefined, commitIntervalMs: n
   return {
     maxLoopLagMs: Math.round(Math.min(10_000, Math.max(1000, (watchdogMs ?? 40_000) / 4))),
     maxCommitStallMs: Math.round(Math.max(3 * commitIntervalMs, (watchdogMs ?? 20_000) / 2)),
+    checkIntervalMs: checkIntervalMs(watchdogMs),
   };
+}
+
+/** Half the watchdog timeout (a ping per check), or STATUS_INTERVAL_MS without a watchdog. */
+function checkIntervalMs(watchdogMs: number | undefined): number {
+  return watchdogMs !== undefined ? watchdogMs / 2 : STATUS_INTERVAL_MS;
 }
 
 export class SystemdService {
@@ -50,7 +56,7 @@ export class SystemdService {
       { store: () => agent.store.stats(), drivers: () => agent.drivers.all },
       healthBounds(watchdogMs, agent.config.storage.commitIntervalMs),
     );
-    this.timer = setInterval(() => this.tick(), watchdogMs !== undefined ? watchdogMs / 2 : STATUS_INTERVAL_MS);
+    this.timer = setInterval(() => this.tick(), this.monitor.bounds.checkIntervalMs);
     this.timer.unref();
     const bounds = this.monitor.bounds;
     log('info', `systemd: notifying ${notifier.socket}${watchdogMs !== undefined ? `, watchdog ${watchdogMs} ms (pings every ${watchdogMs / 2} ms while the event loop lags under ${bounds.maxLoopLagMs} ms, commits progress within ${bounds.maxCommitStallMs} ms and every driver is alive)` : ', no watchdog'}`);

@@ -58,13 +58,12 @@ import { MAX_RAW, SampleChunkEncoder } from '../../wire/sample-chunk.js';
 import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, storeEpoch, type Synchronous } from './schema.js';
 import { SignalGrids, type SignalGridLookup } from './signal-grids.js';
 import { isCorruptionCode, StoreOpenError } from './store-errors.js';
+import { Priority } from '../../wire/priority.js';
 
 export { StoreOpenError } from './store-errors.js';
 export type { SignalGrid, SignalGridLookup } from './signal-grids.js';
 export type { Synchronous } from './schema.js';
 
-/** roadlink.v1.Priority */
-export const Priority = { LOW: 1, NORMAL: 2, HIGH: 3, CRITICAL: 4 } as const;
 
 /** Highest priority number the store accepts (priorities index small per-stream tables). */
 export const MAX_PRIORITY = 15;
@@ -151,6 +150,8 @@ export interface StoreStats {
   droppedSamples: number;
   commits: number;
   commitErrors: number;
+  /** Wall time (ms) since which something has been waiting for a commit; 0 when nothing is pending. */
+  pendingSinceMs: number;
   /** Times a corrupt file at this path was moved aside (kept .corrupt-* files). */
   recoveries: number;
 }
@@ -213,6 +214,8 @@ export class Store {
   private lastBuffer: PendingSamples | undefined;
 
   private pendingSamples = 0;
+  /** See StoreStats.pendingSinceMs. */
+  private pendingSinceMs = 0;
   private commitFailing = false;
   private rejectedSinceReport = 0;
 
@@ -346,6 +349,7 @@ export class Store {
       this.droppedSamples++;
       return;
     }
+    if (this.pendingSinceMs === 0) this.pendingSinceMs = Date.now();
     buffer.push(signalId, timeUs, raw);
     if (++this.pendingSamples >= this.commitMaxSamples && !this.commitFailing) this.flushReporting();
   }
@@ -361,8 +365,9 @@ export class Store {
     if (!Number.isFinite(timeUs)) throw new RangeError(`record time ${timeUs} is not finite`);
     const state = this.streamFor(stream);
     const seq = state.nextSeq++;
+    if (this.pendingSinceMs === 0) this.pendingSinceMs = Date.now();
     this.pendingRecords.push({ stream: state, priority, seq, timeUs: Math.round(timeUs), bytes: Buffer.from(bytes) });
-    if (priority >= Priority.CRITICAL) this.flushReporting();
+    if (priority >= Priority.critical) this.flushReporting();
     return seq;
   }
 
@@ -499,6 +504,7 @@ export class Store {
     for (const s of newStreams) this.streamsById.set(s.id, s);
     for (const b of this.activeBuffers) b.buffer.clear();
     this.pendingSamples = 0;
+    this.pendingSinceMs = 0;
     this.pendingRecords = [];
     this.counters.evictedRows += evicted.rows;
     this.counters.evictedSamples += evicted.samples;
@@ -642,6 +648,7 @@ export class Store {
       droppedSamples: this.droppedSamples,
       commits: this.commits,
       commitErrors: this.commitErrors,
+      pendingSinceMs: this.pendingSinceMs,
       recoveries: this.counters.recoveries,
     };
   }

@@ -26,7 +26,8 @@ import type { StoredRow } from '../store/store.js';
 import type { BackoffOptions } from '../../wire/backoff.js';
 import type { BrokerOptions } from '../../wire/broker-options.js';
 import { encodeCheckin, newBootId } from './checkin.js';
-import { MqttSession, withTimeout, type Log } from '../../wire/mqtt-session.js';
+import { MqttSession, withTimeout } from '../../wire/mqtt-session.js';
+import type { Logger } from '../../wire/log.js';
 import { pack, publishProperties, unpack, type PackedPayload } from '../../wire/payload.js';
 import { BatchWindow } from './batch-window.js';
 import { RowPayloader, type RowPayloads } from './row-payloads.js';
@@ -78,7 +79,7 @@ export interface UplinkOptions {
   handlerTimeoutMs?: number;
   /** Streams of the store and the topic each goes to. Default { data: 'data', events: 'events' }. */
   streamTopics?: Record<string, TopicKind>;
-  log?: Log;
+  log?: Logger;
 }
 
 export interface UplinkStats {
@@ -153,7 +154,7 @@ export class Uplink extends EventEmitter {
   private readonly store: UplinkStore;
   private readonly topics: Record<TopicKind, string>;
   private readonly payloader: RowPayloader;
-  private readonly log: Log;
+  private readonly log: Logger;
   private readonly options: Required<Pick<UplinkOptions, 'maxInFlight' | 'batchRows' | 'pollIntervalMs' | 'handlerTimeoutMs' | 'deflate'>>;
   private readonly streamTopics: Record<string, TopicKind>;
   private readonly checkin: () => ICheckin;
@@ -219,7 +220,7 @@ export class Uplink extends EventEmitter {
       this.onMessage(packet).then(
         () => done(),
         (err: Error) => {
-          this.log('error', `uplink: downlink message on ${packet.topic}: ${err.message}`);
+          this.log('error', `downlink message on ${packet.topic}: ${err.message}`);
           done();
         },
       );
@@ -334,11 +335,11 @@ export class Uplink extends EventEmitter {
       checkin = encodeCheckin({ storeEpoch: this.store.epoch, ...this.checkin() }, this.vin, this.bootId, now);
       this.publish('checkin', pack(checkin, this.options.deflate), true).catch(() => undefined);
     } catch (err) {
-      this.log('error', `uplink: cannot build the Checkin: ${(err as Error).message}`);
+      this.log('error', `cannot build the Checkin: ${(err as Error).message}`);
     }
     this.client.subscribe([this.topics['cmd/req'], this.topics.rules], { qos: 1 }, (err, granted) => {
-      if (err) this.log('error', `uplink: subscribe failed: ${err.message}`);
-      for (const g of granted ?? []) if (g.qos > 1) this.log('error', `uplink: subscription to ${g.topic} refused (reason ${g.qos})`);
+      if (err) this.log('error', `subscribe failed: ${err.message}`);
+      for (const g of granted ?? []) if (g.qos > 1) this.log('error', `subscription to ${g.topic} refused (reason ${g.qos})`);
     });
     for (const c of this.control) this.sendControl(c);
     this.emit('connect');
@@ -400,7 +401,7 @@ export class Uplink extends EventEmitter {
         if (this.rows.has(row.rowId) || this.batchWindow.has(row.rowId)) continue;
         if (this.streamTopics[row.stream] === undefined) {
           this.counts.unroutableRows++;
-          this.log('error', `uplink: row ${row.rowId} of stream "${row.stream}" has no topic (streamTopics); left in the store`);
+          this.log('error', `row ${row.rowId} of stream "${row.stream}" has no topic (streamTopics); left in the store`);
           continue;
         }
         if (row.kind === 'samples') this.batchWindow.hold(row, now);
@@ -420,17 +421,17 @@ export class Uplink extends EventEmitter {
       payloads = rows.length === 1 ? this.payloader.payloads(rows[0]) : this.payloader.merged(rows);
     } catch (err) {
       if (rows.length > 1) {
-        this.log('warn', `uplink: rows ${rows[0].rowId}..${rows[rows.length - 1].rowId} cannot be merged (${(err as Error).message}); sent one by one`);
+        this.log('warn', `rows ${rows[0].rowId}..${rows[rows.length - 1].rowId} cannot be merged (${(err as Error).message}); sent one by one`);
         for (const row of rows) this.enqueue([row]);
         return;
       }
       this.counts.oversizeRows++;
-      this.log('error', `uplink: row ${rows[0].rowId} of stream "${rows[0].stream}" cannot be prepared: ${(err as Error).message}; left in the store`);
+      this.log('error', `row ${rows[0].rowId} of stream "${rows[0].stream}" cannot be prepared: ${(err as Error).message}; left in the store`);
       return;
     }
     if (payloads.oversize) {
       this.counts.oversizeRows += rows.length;
-      this.log('error', `uplink: row ${rows[0].rowId} of stream "${rows[0].stream}" does not fit in maxPayloadBytes even split; left in the store`);
+      this.log('error', `row ${rows[0].rowId} of stream "${rows[0].stream}" does not fit in maxPayloadBytes even split; left in the store`);
       return;
     }
     if (rows.length > 1) {
@@ -487,7 +488,7 @@ export class Uplink extends EventEmitter {
     this.queue = this.queue.filter((q) => q.flight !== flight);
     const first = flight.rows[0];
     const ids = flight.rows.length > 1 ? `rows ${first.rowId}..${flight.rows[flight.rows.length - 1].rowId}` : `row ${first.rowId}`;
-    this.log('error', `uplink: broker refused ${ids} (stream "${first.stream}"): ${err.message}`);
+    this.log('error', `broker refused ${ids} (stream "${first.stream}"): ${err.message}`);
   }
 
   private schedulePoll(): void {
@@ -559,7 +560,7 @@ export class Uplink extends EventEmitter {
     if (problem) return this.bad(topic, problem);
     if (!handler) {
       this.counts.handlerErrors++;
-      this.log('warn', `uplink: no handler registered for ${kind}; message dropped`);
+      this.log('warn', `no handler registered for ${kind}; message dropped`);
       return;
     }
     try {
@@ -567,13 +568,13 @@ export class Uplink extends EventEmitter {
       if (done) await withTimeout(Promise.resolve(done), this.options.handlerTimeoutMs);
     } catch (err) {
       this.counts.handlerErrors++;
-      this.log('error', `uplink: ${kind} handler failed: ${(err as Error).message}`);
+      this.log('error', `${kind} handler failed: ${(err as Error).message}`);
     }
   }
 
   private bad(topic: string, reason: string): void {
     const n = ++this.counts.badMessages;
-    if (n <= 10 || n % 1000 === 0) this.log('warn', `uplink: garbage on ${topic} (${n} so far): ${reason}`);
+    if (n <= 10 || n % 1000 === 0) this.log('warn', `garbage on ${topic} (${n} so far): ${reason}`);
   }
 }
 

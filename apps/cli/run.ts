@@ -5,11 +5,11 @@
 import { parseArgs } from 'node:util';
 import { parseCommandLine, UsageError, type CliIo } from './cli-options.js';
 import { ConfigError } from '../../agent/config/config-error.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { DbcError } from '../../agent/decode/dbc-loader.js';
 import { Agent } from '../../agent/runtime/agent.js';
-import { stderrLogger } from '../../agent/runtime/logger.js';
 import { SystemdService } from '../../agent/runtime/systemd-service.js';
+import { stderrLogger } from '../../wire/log.js';
 
 export const usage = `usage: roadlink run --config FILE [options]
 
@@ -52,7 +52,7 @@ export async function runAgentCli(argv: string[], io: CliIo = process): Promise<
 
   let agent: Agent;
   try {
-    const config = loadConfig(options.config);
+    const config = loadAgentConfig(options.config);
     if (options.broker) {
       if (!config.uplink) {
         io.stderr.write(`roadlink run: --broker: ${options.config} has no uplink: section to use it with\n`);

@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, parsePrivateKey } from '../../wire/command-keys.js';
 import { sendCommand, type SendOutcome } from '../../backend/command-client.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Agent } from '../../agent/runtime/agent.js';
 import { canDriverSet, createCanDrivers } from '../../agent/runtime/can-drivers.js';
-import type { Logger } from '../../agent/runtime/logger.js';
+import type { Logger } from '../../wire/log.js';
 import { packageRoot } from '../../agent/runtime/package-root.js';
 import { Receiver, type ReceiverSummary } from '../../backend/receiver.js';
 import { EmbeddedBroker } from './embedded-broker/index.js';
@@ -55,7 +55,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   const broker = options.brokerUrl ? undefined : await EmbeddedBroker.start({ host: '127.0.0.1', port: 0 });
   const brokerUrl = options.brokerUrl ?? broker!.url;
-  const config = loadConfig(configFile);
+  const config = loadAgentConfig(configFile);
   config.uplink!.broker = brokerUrl;
   for (const bus of config.buses) if (bus.driver === 'replay' && options.speed !== undefined) bus.speed = options.speed;
   const report = new DemoReport(print);

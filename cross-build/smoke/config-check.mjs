@@ -6,7 +6,7 @@
 // usage: config-check.mjs <config.yaml> [--strict]
 import { dirname, resolve } from 'node:path';
 
-const { loadConfig } = await import('../dist/agent/config/load-config.js');
+const { loadAgentConfig } = await import('../dist/agent/runtime/agent-config.js');
 const [path, flag] = process.argv.slice(2);
 if (!path) throw new Error('usage: config-check.mjs <config.yaml> [--strict]');
 const INSTALLED_DIR = '/etc/roadlink';
@@ -14,7 +14,7 @@ const STATE_DIR = '/var/lib/roadlink';
 
 let config;
 try {
-  config = loadConfig(path);
+  config = loadAgentConfig(path);
 } catch (err) {
   console.error(`config-check: the bundle's default config is invalid:\n${err.message}`);
   process.exit(1);

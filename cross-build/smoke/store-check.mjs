@@ -5,7 +5,8 @@
 // usage: store-check.mjs <db-path>
 import { readFileSync } from 'node:fs';
 
-const { Store, Priority } = await import('../dist/agent/store/store.js');
+const { Store } = await import('../dist/agent/store/store.js');
+const { Priority } = await import('../dist/wire/priority.js');
 const path = process.argv[2];
 if (!path) throw new Error('usage: store-check.mjs <db-path>');
 const fail = (message) => {
@@ -18,7 +19,7 @@ const options = { path, signalGrid: () => ({ scale: 0.25, offset: 0 }), commitIn
 const t0 = 1_700_000_000_000_000;
 
 let store = Store.open(options);
-for (let i = 0; i < SAMPLES; i++) store.appendSample('can', Priority.NORMAL, i % 10, t0 + i * 1000, (i % 400) * 0.25);
+for (let i = 0; i < SAMPLES; i++) store.appendSample('can', Priority.normal, i % 10, t0 + i * 1000, (i % 400) * 0.25);
 store.putState('smoke', new TextEncoder().encode('kept across reopen'));
 store.flush();
 store.close();

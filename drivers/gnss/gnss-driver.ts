@@ -1,11 +1,9 @@
 /**
- * The GNSS driver contract and the factory that picks a source from the config:
- * a serial device (live receiver) or an NMEA file (replay with the file's own timing).
+ * The GNSS driver contract and the shape of its source config: a serial device (live receiver) or
+ * an NMEA file (replay with the file's own timing); create-gnss-driver.ts picks one.
  */
 import type { GnssFix } from './fix-assembler.js';
 import type { NmeaStats } from './nmea-reader.js';
-import { NmeaFileReplay } from './nmea-file-replay.js';
-import { NmeaSerialSource } from './nmea-serial-source.js';
 
 export type GnssSink = (fix: GnssFix) => void;
 
@@ -47,10 +45,3 @@ export type GnssSourceConfig =
       /** Shift fix times so that the first fix carries the replay start time (a recorded drive played as live). */
       rebaseToNow?: boolean;
     };
-
-export function createGnssDriver(config: GnssSourceConfig): GnssDriver {
-  if ('file' in config) {
-    return new NmeaFileReplay({ path: config.file, speed: config.speed, rebaseToNow: config.rebaseToNow, loop: config.loop });
-  }
-  return new NmeaSerialSource({ path: config.device, baud: config.baud, reconnectMs: config.reconnectMs });
-}

@@ -6,16 +6,9 @@
  */
 import { growSampleBatch, type SampleBatch } from '../../agent/decode/sample-batch.js';
 import type { GnssFix } from './fix-assembler.js';
+import { GNSS_FIX_SIGNALS, type GnssFixField } from './gnss-signal-names.js';
 
-/** Fix field → vehicle signal name. */
-export const GNSS_FIX_SIGNALS = {
-  lat: 'Vehicle.CurrentLocation.Latitude',
-  lon: 'Vehicle.CurrentLocation.Longitude',
-  altM: 'Vehicle.CurrentLocation.Altitude',
-  headingDeg: 'Vehicle.CurrentLocation.Heading',
-  horizontalAccuracyM: 'Vehicle.CurrentLocation.HorizontalAccuracy',
-  speedKmh: 'Vehicle.Speed',
-} as const;
+
 
 /**
  * Horizontal accuracy is estimated as HDOP × a typical user equivalent range error (m). It is an
@@ -26,7 +19,7 @@ export const UERE_M = 4;
 /** Frame index written in SampleBatch.frame for GNSS samples (they come from no CAN frame). */
 export const NO_FRAME = 0xffffffff;
 
-export type GnssSignalIds = Record<keyof typeof GNSS_FIX_SIGNALS, number>;
+export type GnssSignalIds = Record<GnssFixField, number>;
 
 /** Signal id per fix field (-1: not fed from GNSS). */
 export function gnssSignalIds(idOf: (name: string) => number): GnssSignalIds {

@@ -23,7 +23,8 @@
 import { busIndex, createFrameBatch, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
 import type { CanDriver, DriverHealth, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
 import { frameProblem } from '../can/frame-check.js';
-import { pickBackend, type CanChannel, type ChannelBackend, type ChannelHost, type SocketCanBackend } from './can-channel.js';
+import type { CanChannel, ChannelHost, SocketCanBackend } from './can-channel.js';
+import { pickBackend, type ChannelBackend } from './pick-backend.js';
 import { diagnoseInterface, interfaceIsUp } from './interface-sysfs.js';
 import { SOCKET_COUNTERS, SocketCounter } from './native-can-socket.js';
 import { buildRxFilters, dropUnwanted, wantedKey, type CanFilter, type RxId } from './rx-filters.js';

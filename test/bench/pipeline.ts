@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { Agent } from '../../agent/runtime/agent.js';
 import { feedDrivers, type FeedDriver } from '../helpers/bench-feed-driver.js';
 import { logBatches } from '../helpers/bench-frames.js';
@@ -148,7 +148,7 @@ async function measure(batchSize: number, dir: string): Promise<Result> {
   const passUs = input.spanUs + Math.round(input.spanUs / input.frames);
   const passes = Math.ceil(TARGET_FRAMES / input.frames);
   const inputRssMiB = process.memoryUsage().rss / 1048576;
-  const config = parseConfig(configYaml(dir, dbc, log), { baseDir: dir });
+  const config = parseAgentConfig(configYaml(dir, dbc, log), { baseDir: dir });
 
   let feed!: FeedDriver;
   const io0 = procIo();

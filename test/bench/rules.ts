@@ -18,12 +18,14 @@ import { readRulesDocument } from '../../agent/config/rules-document.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch, type SampleBatch } from '../../agent/decode/sample-batch.js';
-import type { EventTrigger, PriorityLevel, RuleOutput } from '../../agent/rules/rule-output.js';
+import type { EventTrigger, RuleOutput } from '../../agent/rules/rule-output.js';
 import { RulesEngine } from '../../agent/rules/rules-engine.js';
 import { buildSignalMap, decoderSignalRefs, type SignalMap } from '../../agent/rules/signal-map.js';
 import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { corpusFile } from '../helpers/corpus.js';
+import { type PriorityLevel } from '../../wire/priority.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 const TARGET_SAMPLES = 4_000_000;
 const BATCH = 4096;
@@ -150,7 +152,8 @@ function measure(label: string, batches: SampleBatch[], map: SignalMap, print = 
   const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
   observer.observe({ entryTypes: ['gc'] });
   const start = process.hrtime.bigint();
-  for (const batch of batches) engine.ingest(batch, map);
+  const ingest = decodedIngester(engine, map);
+  for (const batch of batches) ingest(batch);
   engine.finish();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   observer.disconnect();

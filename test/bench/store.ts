@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROW_OVERHEAD_BYTES } from '../../agent/store/schema.js';
-import { Priority, Store, type Synchronous } from '../../agent/store/store.js';
+import { Store, type Synchronous } from '../../agent/store/store.js';
+import { Priority } from '../../wire/priority.js';
 
 const TOTAL_SAMPLES = 2_000_000;
 
@@ -152,7 +153,7 @@ function runConfig(config: Config, dir: string): Result {
     const { signal, timeUs, value } = block;
     for (let slice = 0; slice < block.count; slice += 100) {
       for (let i = slice; i < slice + 100; i++) {
-        store.appendSample('data', Priority.NORMAL, signal[i], base + timeUs[i], value[i]);
+        store.appendSample('data', Priority.normal, signal[i], base + timeUs[i], value[i]);
       }
       if (config.drain) {
         const rows = store.nextBatch(1000);

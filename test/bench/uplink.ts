@@ -22,10 +22,11 @@ import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder, type SignalInfo } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
-import { Priority, Store } from '../../agent/store/store.js';
+import { Store } from '../../agent/store/store.js';
 import { Uplink } from '../../agent/uplink/uplink.js';
 import { corpusFile } from '../helpers/corpus.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
+import { Priority } from '../../wire/priority.js';
 
 const TARGET_SAMPLES = 3_000_000;
 /** The small-message run: chunks of this many samples (a slow vehicle or a short commit interval). */
@@ -114,7 +115,7 @@ async function uploadRun(s: Samples, broker: Mosquitto, deflate: boolean, target
       s,
       target,
       (signal, timeUs, value) => {
-        store.appendSample('data', Priority.NORMAL, signal, timeUs, value);
+        store.appendSample('data', Priority.normal, signal, timeUs, value);
         if (chunk !== undefined && ++pending === chunk) {
           store.flush();
           pending = 0;

@@ -6,7 +6,7 @@ import { compileCommandCatalog } from '../../agent/commands/command-catalog.js';
 import { generateKeyPair, parsePublicKey, rawPublicKeyBase64 } from '../../wire/command-keys.js';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
 import { ConfigError } from '../../agent/config/config-error.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { configText, DEMO_DBC, newKey, testConfig } from './fixtures.js';
 
@@ -62,11 +62,11 @@ describe('commands: section', () => {
     writeFileSync(join(dir, 'backend.key.pem'), pair.privateKeyPem);
     const keys = [{ id: 'good', public_key_file: 'backend.pub.pem' }, { id: 'bad', public_key_file: 'backend.key.pem' }];
     writeFileSync(join(dir, 'roadlink.yaml'), configText({ dir, keys: [], edit: (c) => (c.keys = keys) }));
-    expect(problems(() => loadConfig(join(dir, 'roadlink.yaml')))).toEqual([
+    expect(problems(() => loadAgentConfig(join(dir, 'roadlink.yaml')))).toEqual([
       expect.stringMatching(/^commands\.keys\[1\]\.public_key_file: not a usable Ed25519 public key: is a private key/),
     ]);
     writeFileSync(join(dir, 'roadlink.yaml'), configText({ dir, keys: [], edit: (c) => (c.keys = keys.slice(0, 1)) }));
-    const config = loadConfig(join(dir, 'roadlink.yaml'));
+    const config = loadAgentConfig(join(dir, 'roadlink.yaml'));
     expect(config.commands.keys[0]).toMatchObject({ id: 'good', publicKey: pair.publicKeyPem });
     expect(rawPublicKeyBase64(parsePublicKey(config.commands.keys[0].publicKey))).toBe(rawPublicKeyBase64(pair.publicKey));
   });
@@ -90,7 +90,7 @@ describe('commands: section', () => {
     writeFileSync(file, text);
     let error: ConfigError | undefined;
     try {
-      loadConfig(file);
+      loadAgentConfig(file);
     } catch (e) {
       error = e as ConfigError;
     }

@@ -17,18 +17,18 @@ import type { SigningKey } from '../../backend/command-client.js';
 import { CommandProcessor, type CommandProcessorOptions } from '../../agent/commands/command-processor.js';
 import { EngineLiveSignals } from '../../agent/commands/live-signals.js';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { vehicleProfileFields } from '../../agent/config/sections/vehicle.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import type { DbcDatabase } from '../../agent/decode/dbc-types.js';
 import { Decoder } from '../../agent/decode/decoder.js';
-import { createSampleBatch } from '../../agent/decode/sample-batch.js';
+import { createSampleBatch, type SampleBatch } from '../../agent/decode/sample-batch.js';
 import { rulesEngineFor, signalMapFor } from '../../agent/rules/engine-from-config.js';
 import type { RulesEngine } from '../../agent/rules/rules-engine.js';
-import type { SignalMap } from '../../agent/rules/signal-map.js';
 import { Store } from '../../agent/store/store.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
 import { SimulatedEcu, type EcuReaction } from '../../apps/demo/simulated-ecu.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 /** A Writable that keeps what the CLI writes. */
 export class Capture extends Writable {
@@ -77,7 +77,7 @@ export interface ConfigOptions {
   extra?: Record<string, unknown>;
 }
 
-/** The test vehicle's config text (YAML), checked by parseConfig. */
+/** The test vehicle's config text (YAML), checked by parseAgentConfig. */
 export function configText(options: ConfigOptions): string {
   const commands = (parseYaml(readFileSync(DEMO_COMMANDS, 'utf8')) as { commands: Record<string, any> }).commands;
   commands.keys = options.keys.map(({ key, use }) => ({ id: key.keyId, public_key: key.publicKey, ...(use ? { use } : {}) }));
@@ -95,7 +95,7 @@ export function configText(options: ConfigOptions): string {
 }
 
 export function testConfig(options: ConfigOptions): Config {
-  return parseConfig(configText(options), { file: join(options.dir, 'roadlink.yaml'), baseDir: options.dir });
+  return parseAgentConfig(configText(options), { file: join(options.dir, 'roadlink.yaml'), baseDir: options.dir });
 }
 
 /** The demo body and climate ECUs: requests become status changes. */
@@ -120,7 +120,7 @@ export class TestVehicle {
   readonly live: EngineLiveSignals;
   readonly ecu: SimulatedEcu;
   readonly catalog: CommandCatalog;
-  private readonly map: SignalMap;
+  private readonly ingest: (decoded: SampleBatch) => number;
   private readonly samples = createSampleBatch(256);
 
   constructor(readonly config: Config) {
@@ -128,7 +128,7 @@ export class TestVehicle {
     const bindings = [{ bus: 'body', databases: [this.db] }];
     this.decoder = new Decoder(bindings);
     this.engine = rulesEngineFor(config, new RuleOutputCollector());
-    this.map = signalMapFor(config, this.engine, this.decoder.signals);
+    this.ingest = decodedIngester(this.engine, signalMapFor(config, this.engine, this.decoder.signals));
     this.live = new EngineLiveSignals(this.engine);
     this.ecu = new SimulatedEcu(this.db, demoReaction, { bus: 'body', delayMs: 15 });
     void this.ecu.open((batch) => this.receive(batch));
@@ -145,7 +145,7 @@ export class TestVehicle {
   receive(batch: FrameBatch): void {
     this.samples.count = 0;
     this.decoder.decode(batch, this.samples);
-    this.engine.ingest(this.samples, this.map);
+    this.ingest(this.samples);
     this.live.notify();
   }
 

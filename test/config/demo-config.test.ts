@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/config/config-error.js';
 import { vehicleSignalNames } from '../../agent/config/config.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { DEMO_HOME } from '../../apps/demo/drive-profile.js';
@@ -12,7 +12,7 @@ import { demoFolder } from '../helpers/demo-config.js';
 describe('the demo configuration (examples/demo/demo.yaml)', () => {
   it('loads cleanly next to its DBC and a generated drive log', () => {
     const demo = demoFolder();
-    const config = loadConfig(demo.config);
+    const config = loadAgentConfig(demo.config);
     expect(config.buses).toEqual([{ name: 'can0', driver: 'replay', log: demo.log, speed: 30, loop: false, dbc: [`${demo.dir}/demo-vehicle.dbc`] }]);
     expect(config.storage.path).toBe(`${demo.dir}/roadlink-demo.db`);
     expect(config.uplink?.broker).toBe('mqtt://127.0.0.1:1883');
@@ -29,7 +29,7 @@ describe('the demo configuration (examples/demo/demo.yaml)', () => {
   });
 
   it('every catalog source is a signal of the demo DBC', () => {
-    const config = loadConfig(demoFolder().config);
+    const config = loadAgentConfig(demoFolder().config);
     const decoder = new Decoder(config.buses.map((bus) => ({ bus: bus.name, databases: bus.dbc.map((file) => loadDbcFile(file).db) })));
     const names = vehicleSignalNames(config);
     const map = buildSignalMap(config.signals, (name) => names.indexOf(name), decoderSignalRefs(decoder.signals));
@@ -41,7 +41,7 @@ describe('the demo configuration (examples/demo/demo.yaml)', () => {
     rmSync(demo.log);
     let error: unknown;
     try {
-      loadConfig(demo.config);
+      loadAgentConfig(demo.config);
     } catch (e) {
       error = e;
     }

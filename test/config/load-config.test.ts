@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/config/config-error.js';
 import { vehicleSignalNames } from '../../agent/config/config.js';
-import { loadConfig } from '../../agent/config/load-config.js';
-import { Priority } from '../../agent/rules/rule-output.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
+import { Priority } from '../../wire/priority.js';
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/peugeot-208.yaml');
 const DBC = resolve(import.meta.dirname, '../../examples/dbc/psa_aee2010_r3.dbc');
@@ -40,7 +40,7 @@ ${extra}`;
 
 function problems(path: string): ConfigError {
   try {
-    loadConfig(path);
+    loadAgentConfig(path);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -48,9 +48,9 @@ function problems(path: string): ConfigError {
   throw new Error('the config loaded without error');
 }
 
-describe('loadConfig', () => {
+describe('loadAgentConfig', () => {
   it('loads the PSA example with its catalog, rules, monitors and sections', () => {
-    const config = loadConfig(EXAMPLE);
+    const config = loadAgentConfig(EXAMPLE);
     expect(config.vehicle).toEqual({ vin: 'VR3UHZKXZMT000001', brand: 'Peugeot', model: '208', fuelType: 'petrol', modelYear: 2021 });
     expect(config.buses[0]).toMatchObject({ name: 'body', driver: 'socketcan', interface: 'can0', dbc: [DBC] });
     const speed = config.signals.find((s) => s.name === 'Vehicle.Speed');
@@ -97,7 +97,7 @@ describe('loadConfig', () => {
       const sg = /^ SG_ (\w+) /.exec(line);
       if (sg && message) signalsOf.get(message)?.add(sg[1]);
     }
-    const config = loadConfig(EXAMPLE);
+    const config = loadAgentConfig(EXAMPLE);
     for (const entry of config.signals) {
       expect(signalsOf.get(entry.source.message)?.has(entry.source.signal), `${entry.name} ← ${entry.source.message}.${entry.source.signal}`).toBe(true);
     }
@@ -256,7 +256,7 @@ features:
         'which drives both the ignition_on/off events and the trips; the silence timeout is features.ignition_timeout',
       "20 features.ignition_timout: unknown key (did you mean 'ignition_timeout'?)",
     ]);
-    const config = loadConfig(configFile(minimal('states: { ignition: "Ignition == 1" }\nfeatures: { ignition_timeout: 2m }\n')));
+    const config = loadAgentConfig(configFile(minimal('states: { ignition: "Ignition == 1" }\nfeatures: { ignition_timeout: 2m }\n')));
     expect(config.features.ignition).toMatchObject({ states: { ignition: 'Ignition == 1' }, timeoutS: 120 });
     expect(config.features.ignition.signalNames).toEqual(['Vehicle.Speed', 'Vehicle.Cabin.Door.Row1.DriverSide.IsOpen', 'Ignition']);
   });
@@ -299,9 +299,9 @@ describe('files the agent writes', () => {
     const saved = process.env.STATE_DIRECTORY;
     try {
       delete process.env.STATE_DIRECTORY;
-      expect(loadConfig(path).storage.path).toBe(join(dirname(path), 'data/roadlink.db'));
+      expect(loadAgentConfig(path).storage.path).toBe(join(dirname(path), 'data/roadlink.db'));
       process.env.STATE_DIRECTORY = '/var/lib/roadlink:/var/lib/other';
-      const config = loadConfig(path);
+      const config = loadAgentConfig(path);
       expect(config.storage.path).toBe('/var/lib/roadlink/data/roadlink.db');
       expect(config.commands.auditLog.path).toBe('/var/lib/roadlink/commands-audit.jsonl');
       // A DBC is read, not written: it stays relative to the configuration.

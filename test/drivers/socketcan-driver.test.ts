@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseInterface, loadSocketcanAddon, SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
 import { buildRxFilters, CAN_RAW_FILTER_MAX, dropUnwanted, filterPasses, wantedKey, type RxId } from '../../drivers/socketcan/rx-filters.js';
 import { createFrameBatch, framePayload, FrameFlag, pushFrame } from '../../drivers/can/frame-batch.js';
-import { pickBackend } from '../../drivers/socketcan/can-channel.js';
+import { pickBackend } from '../../drivers/socketcan/pick-backend.js';
 import { corpusFile } from '../helpers/corpus.js';
 
 describe('socketcan addon', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticDrive, SIGNALS } from '../helpers/synthetic-drive.js';
 import { driveFeatures, runDrive } from './drive-harness.js';
-import { Priority } from '../../agent/rules/rule-output.js';
+import { Priority } from '../../wire/priority.js';
 
 describe('alerts', () => {
   const drive = syntheticDrive();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Priority } from '../../agent/rules/rule-output.js';
 import { distanceM } from '../../agent/rules/features/geo.js';
-import { DEFAULT_COLLISION } from '../../agent/rules/features/collision.js';
+import { DEFAULT_COLLISION } from '../../agent/config/sections/feature-settings.js';
 import { SIGNALS, syntheticDrive } from '../helpers/synthetic-drive.js';
 import { driveFeatures, emittedAtOnce, runDrive } from './drive-harness.js';
+import { Priority } from '../../wire/priority.js';
 
 describe('collision', () => {
   const drive = syntheticDrive();

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { vehicleSignalNames, type Config } from '../../agent/config/config.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
@@ -124,7 +124,7 @@ describe('demo configuration on the demo drive', () => {
   const logText = readFileSync(demo.log, 'utf8');
   const edges = ignitionEdgesFromLog(logText);
   const at = (s: number) => edges.startUs + s * S;
-  const r = run(loadConfig(demo.config));
+  const r = run(loadAgentConfig(demo.config));
 
   it('the engine reports ignition on and off at the IGNITION_STATUS frames where the state crosses ON', () => {
     expect(r.out.eventsOf('ignition_on').map((e) => e.timeUs)).toEqual([edges.onUs]);
@@ -152,7 +152,7 @@ describe('demo configuration on the demo drive', () => {
   it('a different states.ignition moves both the engine events and the trip, together', () => {
     // "Ignition" while the speed averaged over 30 s is above 1 km/h: a window expression in a state.
     const variant = demoFolder((yaml) => yaml.replace('ignition: "Roadlink.IgnitionState >= 2"', 'ignition: \'avg(Vehicle.Speed, "30s") > 1\''));
-    const v = run(loadConfig(variant.config));
+    const v = run(loadAgentConfig(variant.config));
     const on = v.out.eventsOf('ignition_on').map((e) => e.timeUs);
     const off = v.out.eventsOf('ignition_off').map((e) => e.timeUs);
     // One cycle: from a few seconds after the car first moves to some 30 s after the collision stopped it.

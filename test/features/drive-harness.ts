@@ -5,13 +5,13 @@
  * (`batchStartUs`..`emittedUs`, the times of the batch's first and last samples, or the tick time),
  * so tests can tell "while processing the sample that caused it" from "later".
  */
-import { DEFAULT_FEATURES, buildFeatures, type FeatureEvent, type FeaturesConfig, type FeatureSet, type IgnitionSpec, type MonitorDefinitions } from '../../agent/rules/features/index.js';
+import { DEFAULT_FEATURES, type FeaturesConfig } from '../../agent/config/sections/features.js';
+import { buildFeatures, type FeatureEvent, type FeatureSet, type MonitorDefinitions } from '../../agent/rules/features/index.js';
 import { PositionSource, type FeatureContext } from '../../agent/rules/features/feature.js';
-import { DEFAULT_TRIP } from '../../agent/rules/features/trip.js';
-import { DEFAULT_MAINTENANCE } from '../../agent/rules/features/maintenance.js';
 import { SignalHistory } from '../../agent/rules/signal-history.js';
-import { Priority } from '../../agent/rules/rule-output.js';
 import { DEPOT, DEPOT_RADIUS_M, IGNITION, SIGNALS, TANK_L, ZONE_A, type SyntheticDrive } from '../helpers/synthetic-drive.js';
+import { DEFAULT_MAINTENANCE, DEFAULT_TRIP, type IgnitionSpec } from '../../agent/config/sections/feature-settings.js';
+import { Priority } from '../../wire/priority.js';
 
 export type Emitted = FeatureEvent & { batchStartUs: number; emittedUs: number };
 

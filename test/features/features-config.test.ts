@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { plainContext, ValueNode } from '../../agent/config/config-reader.js';
 import { formatIssues } from '../../agent/config/config-error.js';
-import { DEFAULT_FEATURES, readFeatures, type FeaturesEnv } from '../../agent/rules/features/index.js';
+import { DEFAULT_FEATURES, readFeatures, type FeaturesEnv } from '../../agent/config/sections/features.js';
 import { SIGNALS } from '../helpers/synthetic-drive.js';
 
 const env: FeaturesEnv = {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { vehicleSignalNames } from '../../agent/config/config.js';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { DistanceSource } from '../../agent/rules/features/feature.js';
 import { buildFeatures, positionSourceFor } from '../../agent/rules/features/index.js';
@@ -21,7 +21,7 @@ import { contextFor, type Emitted } from './drive-harness.js';
 const DBC = resolve(import.meta.dirname, '../../examples/dbc/psa_aee2010_r3.dbc');
 
 function config(dir: string, catalog: string) {
-  return parseConfig(
+  return parseAgentConfig(
     `vehicle: { vin: VR3UHZKXZMT000001, brand: Peugeot, model: "208", fuel_type: petrol, model_year: 2021 }
 buses: [{ name: body, driver: socketcan, interface: can0, dbc: [${JSON.stringify(DBC)}] }]
 signals:

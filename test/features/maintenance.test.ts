@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAINTENANCE } from '../../agent/rules/features/maintenance.js';
+import { DEFAULT_MAINTENANCE } from '../../agent/config/sections/feature-settings.js';
 import { buildFeatures } from '../../agent/rules/features/index.js';
-import { Priority } from '../../agent/rules/rule-output.js';
 import { DRIVE_START_MS, SIGNALS, syntheticDrive } from '../helpers/synthetic-drive.js';
 import { contextFor, driveFeatures, driveMonitors, runDrive, type Emitted } from './drive-harness.js';
+import { Priority } from '../../wire/priority.js';
 
 describe('maintenance', () => {
   const drive = syntheticDrive();

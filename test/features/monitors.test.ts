@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { buildFeatures, type MonitorDefinitions } from '../../agent/rules/features/index.js';
-import { DEFAULT_MONITOR_OPTIONS } from '../../agent/rules/features/monitors.js';
+import { DEFAULT_MONITOR_OPTIONS } from '../../agent/config/sections/feature-settings.js';
 import { depotLocal, DEPOT_RADIUS_M, syntheticDrive, ZONE_A } from '../helpers/synthetic-drive.js';
 import { contextFor, driveFeatures, driveMonitors, runDrive, type Emitted } from './drive-harness.js';
 import { NmeaReader } from '../../drivers/gnss/nmea-reader.js';
 import { appendFixSamples, gnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
 import { writeNmea } from '../helpers/nmea-route.js';
-import { Priority } from '../../agent/rules/rule-output.js';
+import { Priority } from '../../wire/priority.js';
 
 const drive = syntheticDrive();
 const truth = drive.truth;

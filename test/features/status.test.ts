@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IStatus } from '../../proto/gen/roadlink.js';
 import { Ignition } from '../../agent/rules/features/feature.js';
 import { distanceM } from '../../agent/rules/features/geo.js';
-import { DEFAULT_STATUS } from '../../agent/rules/features/status.js';
+import { DEFAULT_STATUS } from '../../agent/config/sections/feature-settings.js';
 import { syntheticDrive } from '../helpers/synthetic-drive.js';
 import { driveFeatures, runDrive } from './drive-harness.js';
 

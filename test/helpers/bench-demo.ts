@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../agent/config/config.js';
-import { loadConfig } from '../../agent/config/load-config.js';
+import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile, type DbcDatabase } from '../../agent/decode/dbc-loader.js';
 import { prepareDemoFolder } from '../../apps/demo/demo-runner.js';
 
@@ -32,7 +32,7 @@ export function benchDemo(edits: YamlEdit[]): BenchDemo {
       return edited;
     }, yaml);
   const folder = prepareDemoFolder(mkdtempSync(join(tmpdir(), 'roadlink-bench-demo-')), { editConfig });
-  const config = () => loadConfig(folder.config);
+  const config = () => loadAgentConfig(folder.config);
   config(); // a bad edit fails here
   return {
     dir: folder.dir,

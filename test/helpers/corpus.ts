@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The checkout's root: the nearest folder above this file that holds package.json (works from dist/ too). */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = import.meta.dirname;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

@@ -1,4 +1,5 @@
-import type { EventTrigger, PriorityLevel, RuleOutput } from '../../agent/rules/rule-output.js';
+import type { EventTrigger, RuleOutput } from '../../agent/rules/rule-output.js';
+import { type PriorityLevel } from '../../wire/priority.js';
 
 export interface CollectedSample {
   rule: string;

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { loadDbcFile } from '../../agent/decode/dbc-loader.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
@@ -17,6 +17,7 @@ import { createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { corpusFile } from '../helpers/corpus.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 const S = 1_000_000;
 
@@ -54,7 +55,7 @@ describe('rules on the Kona log (real decoder)', () => {
     frames = esp12Frames(logText);
     lastLogTimeUs = Math.max(...[...logText.matchAll(/^\((\d+)\.(\d{6})\)/gm)].map((m) => Number(m[1]) * S + Number(m[2])));
 
-    const config = parseConfig(
+    const config = parseAgentConfig(
       `vehicle: { vin: KMHK381GFKU000001, brand: Hyundai, model: Kona, fuel_type: petrol, model_year: 2019 }
 buses:
   - { name: can0, driver: replay, log: ${JSON.stringify(log)}, dbc: [${JSON.stringify(dbc)}] }
@@ -80,10 +81,11 @@ rules:
     const map = signalMapFor(config, engine, decoder.signals);
     expect(map.unmatched).toEqual([]);
     const samples = createSampleBatch();
+    const ingest = decodedIngester(engine, map);
     const parser = new CandumpParser(createFrameBatch(512), (batch) => {
       samples.count = 0;
       decoder.decode(batch, samples);
-      engine.ingest(samples, map);
+      ingest(samples);
     });
     parser.push(readFileSync(log));
     parser.end();

@@ -3,10 +3,11 @@ import { ConfigError } from '../../agent/config/config-error.js';
 import { readRulesDocument } from '../../agent/config/rules-document.js';
 import type { SignalCatalogEntry } from '../../agent/config/sections/signals.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
-import { Priority } from '../../agent/rules/rule-output.js';
 import { RulesEngine } from '../../agent/rules/rules-engine.js';
 import { buildSignalMap } from '../../agent/rules/signal-map.js';
 import { RuleOutputCollector } from '../helpers/rule-output-collector.js';
+import { Priority } from '../../wire/priority.js';
+import { decodedIngester } from '../helpers/ingest-decoded.js';
 
 const S = 1_000_000;
 /** A base time that is not on a period boundary (2023-11-14T22:13:20.05Z). */
@@ -324,15 +325,17 @@ describe('catalog mapping', () => {
     put(1, 100);
     put(3, 2);
     put(4, 0);
-    engine.ingest(batch, map);
+    const ingest = decodedIngester(engine, map);
+    let unmapped = ingest(batch);
     expect(engine.values[0]).toBeCloseTo(160.9344, 10);
     expect(engine.values[1]).toBe(1);
     expect(engine.values[2]).toBe(0); // not in the map and no default: passes through
     batch.count = 0;
     put(3, 3);
     put(4, -1);
-    engine.ingest(batch, map);
+    unmapped += ingest(batch);
     expect([engine.values[1], engine.values[2]]).toEqual([0, 1]);
-    expect(engine.stats).toMatchObject({ samples: 5, unmapped: 1 });
+    expect(engine.stats).toMatchObject({ samples: 5 });
+    expect(unmapped).toBe(1);
   });
 });

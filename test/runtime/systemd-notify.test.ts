@@ -15,7 +15,8 @@ import { NotifyReceiver } from '../helpers/notify-receiver.js';
 
 const repo = join(import.meta.dirname, '..', '..');
 const out = join(repo, '.cache', `notify-test-${process.pid}`);
-const WATCHDOG_MS = 3000;
+// Pings every 2.5 s; a stall over 1.25 s (a quarter) withholds one. Wide enough for a loaded 2-core machine.
+const WATCHDOG_MS = 5000;
 
 /** The demo at its recorded pace, with a 100 ms rule so that samples keep coming for the store. */
 function config(): { dir: string; config: string; db: string } {
@@ -69,9 +70,9 @@ describe('roadlink run as a systemd Type=notify service', () => {
       const ready = await receiver.waitFor((m) => m.fields.READY === '1', 20_000);
       expect(existsSync(db)).toBe(true);
       expect(ready.fields.STATUS).toMatch(/^running: drivers 1 reading; \d+ rows stored; uplink (connected|offline)$/);
-      await sleep(4 * WATCHDOG_MS);
+      await sleep(3 * WATCHDOG_MS);
       const pings = receiver.watchdogTimes(ready.t);
-      expect(pings.length).toBeGreaterThanOrEqual(7);
+      expect(pings.length).toBeGreaterThanOrEqual(5);
       expect(largestGap(pings, ready.t, Date.now())).toBeLessThan(WATCHDOG_MS);
       agent.kill('SIGTERM');
       expect(await exited(agent), agent.stderrText).toBe(0);
@@ -98,21 +99,22 @@ describe('roadlink run as a systemd Type=notify service', () => {
       locker.prepare('BEGIN IMMEDIATE').run(); // the write lock: the agent's commits wait 5 s for it, then fail
       const lockedAt = Date.now();
       const unhealthy = await receiver.waitFor((m) => /^unhealthy: /.test(m.fields.STATUS ?? ''), 4 * WATCHDOG_MS, receiver.messages.length);
-      await sleep(4 * WATCHDOG_MS);
+      await sleep(3 * WATCHDOG_MS);
       locker.prepare('COMMIT').run();
       const releasedAt = Date.now();
+      const sinceRelease = receiver.messages.length;
       locker.close();
       locker = undefined;
       // systemd would have killed it: no ping for longer than WatchdogSec= while the lock was held.
       expect(largestGap(receiver.watchdogTimes(lockedAt, releasedAt), lockedAt, releasedAt)).toBeGreaterThan(WATCHDOG_MS);
       const reasons = receiver.messages.filter((m) => m.t >= lockedAt && /^unhealthy: /.test(m.fields.STATUS ?? '')).map((m) => m.fields.STATUS).join('\n');
       expect(unhealthy.fields.WATCHDOG).toBeUndefined();
-      expect(reasons).toMatch(/event loop stalled \d+ ms \(bound 1000 ms\)/);
-      expect(reasons).toMatch(/store: no commit for \d+ s with \d+ samples and \d+ records pending \(\d+ failed commits so far\)/);
+      expect(reasons, agent.stderrText).toMatch(/event loop stalled \d+ ms \(bound 1250 ms\)/);
+      expect(reasons).toMatch(/store: \d+ samples and \d+ records waiting \d+ s for a commit \(\d+ failed commits so far\)/);
       expect(agent.stderrText).toContain('systemd: watchdog pings withheld');
 
       // Lock released: commits go through again and the pings resume, without a restart.
-      const resumed = await receiver.waitFor((m) => m.fields.WATCHDOG === '1', 4 * WATCHDOG_MS, receiver.messages.findIndex((m) => m.t >= releasedAt));
+      const resumed = await receiver.waitFor((m) => m.fields.WATCHDOG === '1', 4 * WATCHDOG_MS, sinceRelease);
       await sleep(2 * WATCHDOG_MS);
       expect(largestGap(receiver.watchdogTimes(resumed.t), resumed.t, Date.now())).toBeLessThan(WATCHDOG_MS);
       expect(agent.stderrText).toContain('systemd: healthy again');
@@ -123,7 +125,7 @@ describe('roadlink run as a systemd Type=notify service', () => {
       agent.kill('SIGKILL');
       receiver.stop();
     }
-  }, 90_000);
+  }, 120_000);
 });
 
 describe('sd_notify', () => {

@@ -7,8 +7,9 @@ import { existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openOrRecover } from '../../agent/store/open-or-recover.js';
-import { Priority, Store, StoreOpenError } from '../../agent/store/store.js';
+import { Store, StoreOpenError } from '../../agent/store/store.js';
 import { tempDir, testGrid } from './fixtures.js';
+import { Priority } from '../../wire/priority.js';
 
 const T0 = 1_700_000_000_000_000;
 const options = (path: string) => ({ path, signalGrid: testGrid });
@@ -39,7 +40,7 @@ describe('unusable store files', () => {
     expect(store.stats()).toMatchObject({ recoveries: 1, storedRows: 0 });
     const epoch = store.epoch;
     expect(epoch).toMatch(/^[A-Za-z0-9_-]{12}$/);
-    store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(1));
+    store.appendRecord('events', Priority.high, T0, Uint8Array.of(1));
     store.close();
     const aside = readdirSync(dir).filter((f) => f.startsWith('store.db.corrupt-'));
     expect(aside).toHaveLength(1);
@@ -59,7 +60,7 @@ describe('unusable store files', () => {
     const dir = tempDir();
     const path = join(dir, 'store.db');
     const store = Store.open(options(path));
-    for (let i = 0; i < 200; i++) store.appendRecord('events', Priority.NORMAL, T0 + i, new Uint8Array(300).fill(i));
+    for (let i = 0; i < 200; i++) store.appendRecord('events', Priority.normal, T0 + i, new Uint8Array(300).fill(i));
     store.close();
     const size = statSync(path).size;
     expect(size).toBeGreaterThan(10 * 4096);
@@ -110,7 +111,7 @@ describe('store epoch', () => {
     const first = Store.open(options(path));
     const epoch = first.epoch;
     expect(epoch).toMatch(/^[A-Za-z0-9_-]{12}$/);
-    first.appendRecord('events', Priority.NORMAL, T0, Uint8Array.of(1));
+    first.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
     expect(() => first.putState('store.epoch', Buffer.from('mine'))).toThrow(/belongs to the store/);
     first.close();
     const reopened = Store.open(options(path));
@@ -130,7 +131,7 @@ describe('store epoch', () => {
   it('is given to a file made before epochs existed, which keeps its sequences', () => {
     const path = join(tempDir(), 'store.db');
     const old = Store.open(options(path));
-    old.appendRecord('events', Priority.NORMAL, T0, Uint8Array.of(1));
+    old.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
     old.close();
     const db = new Database(path);
     db.prepare("DELETE FROM state WHERE key = 'store.epoch'").run();

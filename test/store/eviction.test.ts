@@ -4,8 +4,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Priority, Store, type EvictionReport } from '../../agent/store/store.js';
+import { Store, type EvictionReport } from '../../agent/store/store.js';
 import { readRows, tempDir, testGrid } from './fixtures.js';
+import { Priority } from '../../wire/priority.js';
 
 const T0 = 1_700_000_000_000_000;
 const QUOTA = 40_000;
@@ -17,17 +18,17 @@ describe('Store quota', () => {
     const options = { path, signalGrid: testGrid, quotaBytes: QUOTA, commitIntervalMs: 60_000, onEvict: (r: EvictionReport) => reports.push(r) };
     let store = Store.open(options);
     const record = new Uint8Array(200).fill(1);
-    store.appendRecord('collision', Priority.CRITICAL, T0, record); // the oldest row of all
-    for (let i = 0; i < 3; i++) store.appendRecord('status', Priority.HIGH, T0, record);
+    store.appendRecord('collision', Priority.critical, T0, record); // the oldest row of all
+    for (let i = 0; i < 3; i++) store.appendRecord('status', Priority.high, T0, record);
     let appended = 0;
     let t = T0;
     for (let commit = 0; commit < 60; commit++) {
       for (let i = 0; i < 1000; i++, t += 10_000) {
-        store.appendSample('telemetry', Priority.LOW, i % 10, t, Math.sin(t / 1e7) * 50 + (i % 7));
+        store.appendSample('telemetry', Priority.low, i % 10, t, Math.sin(t / 1e7) * 50 + (i % 7));
         appended++;
       }
       if (commit % 4 === 0) {
-        for (let i = 0; i < 100; i++) store.appendSample('trip', Priority.NORMAL, 20, t + i, i);
+        for (let i = 0; i < 100; i++) store.appendSample('trip', Priority.normal, 20, t + i, i);
         appended += 100;
       }
       store.flush();
@@ -52,7 +53,7 @@ describe('Store quota', () => {
     expect(stats.evictedRecords).toBe(0);
     expect(stats.evictedRows).toBe(60 - telemetry.length);
     expect(reports.reduce((n, r) => n + r.samples, 0)).toBe(stats.evictedSamples);
-    expect(Math.max(...reports.map((r) => r.maxPriority))).toBe(Priority.LOW);
+    expect(Math.max(...reports.map((r) => r.maxPriority))).toBe(Priority.low);
     store.close();
 
     // Phase 2 (after a restart): collisions pour in; everything below CRITICAL goes before the first collision does.
@@ -60,9 +61,9 @@ describe('Store quota', () => {
     expect(store.stats()).toMatchObject({ evictedSamples: stats.evictedSamples, evictedRows: stats.evictedRows, storedSamples });
     reports.length = 0;
     for (let i = 0; i < 300; i++) {
-      store.appendRecord('collision', Priority.CRITICAL, T0 + i, record);
-      const criticalEvicted = reports.some((r) => r.maxPriority === Priority.CRITICAL);
-      if (criticalEvicted) expect(readRows(path).every((r) => r.priority === Priority.CRITICAL)).toBe(true);
+      store.appendRecord('collision', Priority.critical, T0 + i, record);
+      const criticalEvicted = reports.some((r) => r.maxPriority === Priority.critical);
+      if (criticalEvicted) expect(readRows(path).every((r) => r.priority === Priority.critical)).toBe(true);
     }
     rows = readRows(path);
     expect(rows.every((r) => r.stream === 'collision')).toBe(true);

@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeSampleChunk } from '../../wire/sample-chunk.js';
-import { Priority, Store, type StoredRow, type StoreOptions } from '../../agent/store/store.js';
+import { Store, type StoredRow, type StoreOptions } from '../../agent/store/store.js';
 import { readRows, tempDir, testGrid } from './fixtures.js';
+import { Priority } from '../../wire/priority.js';
 
 const T0 = 1_700_000_000_000_000; // microseconds
 
@@ -26,9 +27,9 @@ describe('Store', () => {
       const signal = i % 3;
       const value = Math.sin(i / 10) * 100 - 20;
       values.push([signal, Math.floor((T0 + i * 12_345) / 1000), value]);
-      store.appendSample('data', Priority.NORMAL, signal, T0 + i * 12_345, value);
+      store.appendSample('data', Priority.normal, signal, T0 + i * 12_345, value);
     }
-    const seq = store.appendRecord('events', Priority.HIGH, T0 + 5, Uint8Array.from([9, 8, 7]));
+    const seq = store.appendRecord('events', Priority.high, T0 + 5, Uint8Array.from([9, 8, 7]));
     store.close();
 
     const rows = readRows(path);
@@ -36,7 +37,7 @@ describe('Store', () => {
     expect([...rows[1].bytes]).toEqual([9, 8, 7]);
     const { header, columns } = decodeSampleChunk(rows[0].bytes);
     expect(header.firstSeq).toBe(1);
-    expect(header.priority).toBe(Priority.NORMAL);
+    expect(header.priority).toBe(Priority.normal);
     let start = 0;
     for (let c = 0; c < columns.columnCount; c++) {
       const signal = columns.columnSignal[c];
@@ -55,19 +56,19 @@ describe('Store', () => {
   it('keeps sequence numbers increasing per stream across reopen', () => {
     const path = join(tempDir(), 's.db');
     let store = open(path);
-    for (let i = 0; i < 10; i++) store.appendSample('data', Priority.NORMAL, 1, T0 + i, i);
-    expect(store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(1))).toBe(1);
-    expect(store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(2))).toBe(2);
+    for (let i = 0; i < 10; i++) store.appendSample('data', Priority.normal, 1, T0 + i, i);
+    expect(store.appendRecord('events', Priority.high, T0, Uint8Array.of(1))).toBe(1);
+    expect(store.appendRecord('events', Priority.high, T0, Uint8Array.of(2))).toBe(2);
     store.flush();
-    for (let i = 0; i < 5; i++) store.appendSample('data', Priority.LOW, 1, T0 + i, i);
+    for (let i = 0; i < 5; i++) store.appendSample('data', Priority.low, 1, T0 + i, i);
     store.close();
 
     store = open(path);
     expect(store.nextSeq('data')).toBe(16);
     expect(store.nextSeq('events')).toBe(3);
     expect(store.nextSeq('never-used')).toBe(1);
-    for (let i = 0; i < 7; i++) store.appendSample('data', Priority.NORMAL, 1, T0 + i, i);
-    expect(store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(3))).toBe(3);
+    for (let i = 0; i < 7; i++) store.appendSample('data', Priority.normal, 1, T0 + i, i);
+    expect(store.appendRecord('events', Priority.high, T0, Uint8Array.of(3))).toBe(3);
     store.close();
 
     const rows = readRows(path).filter((r) => r.stream === 'data');
@@ -78,7 +79,7 @@ describe('Store', () => {
     const path = join(tempDir(), 's.db');
     let store = open(path);
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 10; i++) store.appendSample('data', Priority.NORMAL, 1, T0 + i, i);
+      for (let i = 0; i < 10; i++) store.appendSample('data', Priority.normal, 1, T0 + i, i);
       store.flush();
       store.ack(store.nextBatch(10).map((r) => r.rowId));
       store.close();
@@ -92,10 +93,10 @@ describe('Store', () => {
   it('serves rows by priority (desc), then in seq order within a stream, never twice while in flight', () => {
     const path = join(tempDir(), 's.db');
     const store = open(path);
-    const priorities = [Priority.LOW, Priority.CRITICAL, Priority.NORMAL, Priority.HIGH];
+    const priorities = [Priority.low, Priority.critical, Priority.normal, Priority.high];
     for (let round = 0; round < 5; round++) {
       for (const p of priorities) store.appendSample(`s${p}`, p, 1, T0 + round, round);
-      store.appendRecord('events', round % 2 ? Priority.HIGH : Priority.LOW, T0 + round, Uint8Array.of(round));
+      store.appendRecord('events', round % 2 ? Priority.high : Priority.low, T0 + round, Uint8Array.of(round));
       store.flush();
     }
     const first = store.nextBatch(7);
@@ -123,7 +124,7 @@ describe('Store', () => {
   it('deletes only acked rows; unacked rows come back after releaseInFlight', () => {
     const path = join(tempDir(), 's.db');
     let store = open(path);
-    for (let i = 0; i < 6; i++) store.appendRecord('events', Priority.NORMAL, T0 + i, Uint8Array.of(i));
+    for (let i = 0; i < 6; i++) store.appendRecord('events', Priority.normal, T0 + i, Uint8Array.of(i));
     store.flush();
     const sent = store.nextBatch(4);
     expect(sent.map((r) => r.firstSeq)).toEqual([1, 2, 3, 4]);
@@ -144,12 +145,12 @@ describe('Store', () => {
   it('an ack that arrives late for a row already deleted never touches a newer row', () => {
     const path = join(tempDir(), 's.db');
     const store = open(path);
-    store.appendRecord('events', Priority.NORMAL, T0, Uint8Array.of(1));
+    store.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
     store.flush();
     const [row] = store.nextBatch(1);
     store.ack([row.rowId]);
     store.flush(); // deleted: it was the row with the highest id
-    store.appendRecord('events', Priority.NORMAL, T0, Uint8Array.of(2));
+    store.appendRecord('events', Priority.normal, T0, Uint8Array.of(2));
     store.flush();
     store.ack([row.rowId]); // duplicate PUBACK
     store.flush();
@@ -159,7 +160,7 @@ describe('Store', () => {
 
   it('makes rows in flight for longer than inFlightTimeoutMs sendable again', async () => {
     const store = open(join(tempDir(), 's.db'), { inFlightTimeoutMs: 50 });
-    store.appendRecord('events', Priority.NORMAL, T0, Uint8Array.of(1));
+    store.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
     store.flush();
     expect(store.nextBatch(5)).toHaveLength(1);
     expect(store.nextBatch(5)).toHaveLength(0);
@@ -172,15 +173,15 @@ describe('Store', () => {
     const path = join(tempDir(), 's.db');
     const commits: unknown[] = [];
     const store = open(path, { commitMaxSamples: 1000, commitIntervalMs: 100, onCommit: (c) => commits.push(c) });
-    for (let i = 0; i < 999; i++) store.appendSample('data', Priority.NORMAL, 2, T0 + i * 1000, i);
+    for (let i = 0; i < 999; i++) store.appendSample('data', Priority.normal, 2, T0 + i * 1000, i);
     expect(store.nextBatch(5)).toEqual([]);
     expect(store.stats()).toMatchObject({ pendingSamples: 999, storedSamples: 0, commits: 0 });
-    store.appendSample('data', Priority.NORMAL, 2, T0, 1);
+    store.appendSample('data', Priority.normal, 2, T0, 1);
     expect(store.stats()).toMatchObject({ pendingSamples: 0, storedSamples: 1000, commits: 1 });
-    store.appendSample('data', Priority.NORMAL, 2, T0, 1);
+    store.appendSample('data', Priority.normal, 2, T0, 1);
     await new Promise((r) => setTimeout(r, 250));
     expect(store.stats()).toMatchObject({ pendingSamples: 0, storedSamples: 1001, commits: 2 });
-    store.appendRecord('events', Priority.HIGH, T0, Uint8Array.of(1));
+    store.appendRecord('events', Priority.high, T0, Uint8Array.of(1));
     store.close();
     expect(commits).toEqual([{ rows: 1, samples: 1000, records: 0 }, { rows: 1, samples: 1, records: 0 }, { rows: 1, samples: 0, records: 1 }]);
     expect(readRows(path).map((r) => r.count)).toEqual([1000, 1, 1]);
@@ -189,8 +190,8 @@ describe('Store', () => {
   it('commits a CRITICAL record at once', () => {
     const path = join(tempDir(), 's.db');
     const store = open(path);
-    store.appendSample('data', Priority.NORMAL, 2, T0, 1);
-    store.appendRecord('collision', Priority.CRITICAL, T0, Uint8Array.of(42));
+    store.appendSample('data', Priority.normal, 2, T0, 1);
+    store.appendRecord('collision', Priority.critical, T0, Uint8Array.of(42));
     expect(readRows(path).map((r) => r.stream)).toEqual(['data', 'collision']);
     store.close();
   });
@@ -202,13 +203,13 @@ describe('Store', () => {
       signalGrid: (id) => (id === 13 ? { scale: 0, offset: 0 } : testGrid(id)),
       onError: (e) => errors.push(e.message),
     });
-    store.appendSample('data', Priority.NORMAL, 1, T0, 5);
-    store.appendSample('data', Priority.NORMAL, 1, T0, Number.NaN);
-    store.appendSample('data', Priority.NORMAL, 1, Number.POSITIVE_INFINITY, 5);
-    store.appendSample('data', Priority.NORMAL, 1, T0, 1e300);
+    store.appendSample('data', Priority.normal, 1, T0, 5);
+    store.appendSample('data', Priority.normal, 1, T0, Number.NaN);
+    store.appendSample('data', Priority.normal, 1, Number.POSITIVE_INFINITY, 5);
+    store.appendSample('data', Priority.normal, 1, T0, 1e300);
     store.appendSample('data', 99, 1, T0, 5);
-    store.appendSample('data', Priority.NORMAL, -1, T0, 5);
-    store.appendSample('data', Priority.NORMAL, 13, T0, 5);
+    store.appendSample('data', Priority.normal, -1, T0, 5);
+    store.appendSample('data', Priority.normal, 13, T0, 5);
     store.flush();
     expect(store.stats()).toMatchObject({ rejectedSamples: 6, storedSamples: 1 });
     expect(errors).toHaveLength(1);
@@ -219,9 +220,9 @@ describe('Store', () => {
   it('uses the new grid and signal table after setSignalGrid, committing older samples first', () => {
     const path = join(tempDir(), 's.db');
     const store = open(path, { signalTable: 7 });
-    store.appendSample('data', Priority.NORMAL, 4, T0, 10); // scale 0.02 -> raw 500
+    store.appendSample('data', Priority.normal, 4, T0, 10); // scale 0.02 -> raw 500
     store.setSignalGrid(() => ({ scale: 0.5, offset: 0 }), 8);
-    store.appendSample('data', Priority.NORMAL, 4, T0, 10); // raw 20
+    store.appendSample('data', Priority.normal, 4, T0, 10); // raw 20
     store.close();
     const chunks = readRows(path).map((r) => decodeSampleChunk(r.bytes));
     expect(chunks.map((c) => [c.header.signalTable, c.columns.raw[0]])).toEqual([[7, 500], [8, 20]]);

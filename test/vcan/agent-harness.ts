@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../agent/config/load-config.js';
+import { parseAgentConfig } from '../../agent/runtime/agent-config.js';
 import { Agent, type AgentOptions } from '../../agent/runtime/agent.js';
 import { decodeSampleChunk } from '../../wire/sample-chunk.js';
 import { SocketCanDriver } from '../../drivers/socketcan/socketcan-driver.js';
@@ -49,7 +49,7 @@ export interface RunningAgent {
 /** Checks `yaml` with the real config loader (relative paths from `baseDir`) and starts the agent. */
 export async function startAgent(yaml: string, baseDir: string, options: AgentOptions = {}): Promise<RunningAgent> {
   const logs: string[] = [];
-  const config = parseConfig(yaml, { baseDir });
+  const config = parseAgentConfig(yaml, { baseDir });
   const agent = await Agent.start(config, { log: (level, message) => logs.push(`${level} ${message}`), ...options });
   return { agent, logs };
 }

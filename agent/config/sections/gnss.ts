@@ -1,23 +1,17 @@
 /** `gnss:` — an optional NMEA position source: a serial device, or a file replayed for tests and demos. */
+import { GNSS_SIGNAL_NAMES } from '../../../drivers/gnss/gnss-signal-names.js';
 import type { ValueNode } from '../config-reader.js';
 
 export type GnssConfig = { device: string; baud: number } | { file: string; loop: boolean };
 
 /**
  * The vehicle signals a configured GNSS source provides (rules, monitors and features may use them),
- * named as drivers/gnss/gnss-signals.ts feeds them. Each is added to the signal table only when the
+ * named where the driver that feeds them names them (drivers/gnss/gnss-signal-names.ts). Each is added to the signal table only when the
  * CAN catalog lacks it: a vehicle's own CAN position or speed wins. VSS has no GNSS speed leaf, so the
  * ground speed (km/h) is `Vehicle.Speed` itself on a vehicle without a CAN speed — trips, status,
  * collision and rules then run on it unchanged.
  */
-export const GNSS_SIGNALS = [
-  'Vehicle.CurrentLocation.Latitude',
-  'Vehicle.CurrentLocation.Longitude',
-  'Vehicle.CurrentLocation.Altitude',
-  'Vehicle.CurrentLocation.Heading',
-  'Vehicle.CurrentLocation.HorizontalAccuracy',
-  'Vehicle.Speed',
-] as const;
+export const GNSS_SIGNALS = GNSS_SIGNAL_NAMES;
 
 const BAUD_RATES = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800];
 

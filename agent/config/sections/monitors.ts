@@ -5,8 +5,8 @@
  * when the monitors run, so a backend rules update without them gets the vehicle's defaults too.
  */
 import type { ObjectReader, ValueNode } from '../config-reader.js';
-import type { PriorityLevel } from '../../rules/rule-output.js';
 import { readPriority } from './priority.js';
+import { type PriorityLevel } from '../../../wire/priority.js';
 
 export interface LatLon {
   lat: number;

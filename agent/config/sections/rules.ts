@@ -4,8 +4,8 @@
  * config accepts is a rule the engine can install.
  */
 import type { ValueNode } from '../config-reader.js';
-import type { PriorityLevel } from '../../rules/rule-output.js';
 import { readPriority } from './priority.js';
+import { type PriorityLevel } from '../../../wire/priority.js';
 
 export const SAMPLE_MODES = ['last', 'min', 'max', 'avg'] as const;
 export type SampleMode = (typeof SAMPLE_MODES)[number];

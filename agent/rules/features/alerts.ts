@@ -5,24 +5,13 @@
  * A condition already true when the agent starts is raised (after the debounce) like any other.
  */
 import { ConfirmedState } from './confirmed-state.js';
-import { Priority, type FeatureContext, type PriorityLevel } from './feature.js';
+import { type FeatureContext } from './feature.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
+import { type AlertSeverity, type AlertConfig } from '../../config/sections/feature-settings.js';
+import { Priority, type PriorityLevel } from '../../../wire/priority.js';
 
-export type AlertSeverity = 'info' | 'warning' | 'critical';
 
-export interface AlertConfig {
-  code: string;
-  signal: string;
-  /** Exactly one of equals / above / below. */
-  equals?: number;
-  above?: number;
-  below?: number;
-  severity: AlertSeverity;
-  message: string;
-  debounceS: number;
-  clearDebounceS: number;
-}
 
 const SEVERITY_PRIORITY: Record<AlertSeverity, PriorityLevel> = { info: Priority.low, warning: Priority.normal, critical: Priority.high };
 

@@ -11,43 +11,17 @@
  */
 import type { CapturedWindow } from '../rule-output.js';
 import { SlidingWindow } from '../expression/sliding-window.js';
-import { Priority, type CollisionRecord, type FeatureContext } from './feature.js';
+import { type CollisionRecord, type FeatureContext } from './feature.js';
 import type { PositionTracker } from './position-tracker.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
 import { captureWindow, retainWindowSignals } from './captured-window.js';
+import { type CollisionConfig } from '../../config/sections/feature-settings.js';
+import { Priority } from '../../../wire/priority.js';
 
 const STANDARD_GRAVITY = 9.80665;
 
-export interface CollisionConfig {
-  /** Crash/airbag signal: a collision when its value rises to `atLeast`. */
-  airbag?: { signal: string; atLeast: number };
-  /** Acceleration components whose vector magnitude is compared with `thresholdG`. */
-  acceleration?: { signals: string[]; thresholdG: number; unit: 'm/s2' | 'g' };
-  preWindowS: number;
-  postWindowS: number;
-  windowSignals: string[];
-  cooldownS: number;
-  impactSpeedS: number;
-  speedSignal: string;
-}
 
-export const DEFAULT_COLLISION: CollisionConfig = {
-  airbag: { signal: 'Vehicle.Cabin.Seat.Row1.DriverSide.Airbag.IsDeployed', atLeast: 1 },
-  acceleration: { signals: ['Vehicle.Acceleration.Longitudinal', 'Vehicle.Acceleration.Lateral'], thresholdG: 2.5, unit: 'm/s2' },
-  preWindowS: 10,
-  postWindowS: 5,
-  windowSignals: [
-    'Vehicle.Speed',
-    'Vehicle.Acceleration.Longitudinal',
-    'Vehicle.Acceleration.Lateral',
-    'Vehicle.CurrentLocation.Latitude',
-    'Vehicle.CurrentLocation.Longitude',
-  ],
-  cooldownS: 30,
-  impactSpeedS: 2,
-  speedSignal: 'Vehicle.Speed',
-};
 
 const AIRBAG = 0, SPEED = 1, ACCEL = 2; // accel components use slots ACCEL, ACCEL + 1, ...
 

@@ -13,19 +13,11 @@
  * Exceptions: `status` goes to the status topic (not an Event), and a collision's windows are
  * CapturedWindow (the rules engine's form) that the agent turns into SampleBatch like rule windows.
  */
-import type {
-  IAlert,
-  IGeofenceTransition,
-  IMaintenance,
-  IPosition,
-  IStatus,
-  IThresholdCrossing,
-  ITrip,
-} from '../../../proto/gen/roadlink.js';
-import type { CapturedWindow, PriorityLevel } from '../rule-output.js';
+import type { IAlert, IGeofenceTransition, IMaintenance, IPosition, IStatus, IThresholdCrossing, ITrip } from '../../../proto/gen/roadlink.js';
+import type { CapturedWindow } from '../rule-output.js';
 import type { SignalHistory } from '../signal-history.js';
+import { type PriorityLevel } from '../../../wire/priority.js';
 
-export { Priority, type PriorityLevel } from '../rule-output.js';
 
 /** roadlink.v1.Ignition numbers. */
 export const Ignition = { UNSPECIFIED: 0, OFF: 1, ACC: 2, ON: 3 } as const;

@@ -6,9 +6,10 @@
  */
 import type { StatesConfig } from '../../config/sections/rules.js';
 import type { FeatureContext } from './feature.js';
-import { IgnitionTracker, type IgnitionSpec } from './ignition.js';
+import { IgnitionTracker } from './ignition.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
+import { type IgnitionSpec } from '../../config/sections/feature-settings.js';
 
 export abstract class IgnitionRoutedFeature extends RoutedFeature {
   protected readonly ignition: IgnitionTracker;

@@ -16,20 +16,9 @@ import type { CompiledExpression } from '../expression/expression-compiler.js';
 import type { SlidingWindow } from '../expression/sliding-window.js';
 import { compileRuleSet, type WindowRegistry } from '../rule-compiler.js';
 import { Ignition, type IgnitionState } from './feature.js';
+import { type IgnitionSpec } from '../../config/sections/feature-settings.js';
 
-export interface IgnitionSpec {
-  /** The configuration's states: `ignition` is the condition, and it may use the other states. */
-  states: StatesConfig;
-  /** Names the states may read: the vehicle signal table (vehicleSignalNames(config)). */
-  signalNames: readonly string[];
-  /** Vehicle fields the states may read (vehicleProfileFields(config.vehicle)). */
-  profile: Readonly<Record<string, number | string>>;
-  /** Silence of every input after which the ignition counts as OFF (s; 0 = never). */
-  timeoutS: number;
-}
 
-/** No `states.ignition`: the ignition stays unknown (no trips; the status reports it UNSPECIFIED). */
-export const DEFAULT_IGNITION: IgnitionSpec = { states: {}, signalNames: [], profile: {}, timeoutS: 60 };
 
 /** `states.ignition` compiled on its own values; inputs are the signals it reads, by input index. */
 class IgnitionCondition {

@@ -8,7 +8,7 @@ import type { StatesConfig } from '../../config/sections/rules.js';
 import { AlertsFeature } from './alerts.js';
 import { CollisionFeature } from './collision.js';
 import type { Feature, FeatureContext } from './feature.js';
-import type { FeaturesConfig } from './features-config.js';
+import type { FeaturesConfig } from '../../config/sections/features.js';
 import { MaintenanceFeature } from './maintenance.js';
 import { MonitorsFeature, type MonitorDefinitions } from './monitors.js';
 import { PositionTracker } from './position-tracker.js';
@@ -68,8 +68,6 @@ export function buildFeatures(ctx: FeatureContext, config: FeaturesConfig, monit
   return new FeatureSet(ctx, config, monitors);
 }
 
-export { DEFAULT_FEATURES, readFeatures, type FeaturesConfig, type FeaturesEnv } from './features-config.js';
-export type { IgnitionSpec } from './ignition.js';
 export type { CollisionRecord, Feature, FeatureContext, FeatureEvent, StatusChange } from './feature.js';
 export type { MonitorDefinitions } from './monitors.js';
 export { positionSourceFor } from './position-tracker.js';

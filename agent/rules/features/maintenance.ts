@@ -8,33 +8,15 @@
  * back above it by a margin (a service resets the counters). The first value seen only sets the
  * state: thresholds already passed then are not reported as crossings (the periodic report carries them).
  */
-import { Priority, type FeatureContext } from './feature.js';
+import { type FeatureContext } from './feature.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
+import { type MaintenanceConfig } from '../../config/sections/feature-settings.js';
+import { Priority } from '../../../wire/priority.js';
 
 const DAY_US = 86_400e6;
 
-export interface MaintenanceConfig {
-  distanceSignal: string;
-  timeSignal: string;
-  odometerSignal: string;
-  /** Next service date, ms since epoch (used when the vehicle has no time-to-service signal). */
-  nextServiceMs?: number;
-  /** Odometer reading (km) of the next service (used when there is no distance-to-service signal). */
-  nextServiceOdometerKm?: number;
-  periodS: number;
-  distanceThresholdsKm: number[];
-  dayThresholds: number[];
-}
 
-export const DEFAULT_MAINTENANCE: MaintenanceConfig = {
-  distanceSignal: 'Vehicle.Service.DistanceToService',
-  timeSignal: 'Vehicle.Service.TimeToService',
-  odometerSignal: 'Vehicle.TraveledDistance',
-  periodS: 86_400,
-  distanceThresholdsKm: [1000, 0],
-  dayThresholds: [30, 0],
-};
 
 const DISTANCE = 0, TIME = 1, ODOMETER = 2;
 

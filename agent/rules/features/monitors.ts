@@ -20,15 +20,9 @@ import { distanceM, polygonSignedDistanceM } from './geo.js';
 import type { PositionTracker } from './position-tracker.js';
 import { RoutedFeature } from './routed-feature.js';
 import { SignalSlots } from './signal-slots.js';
+import { type MonitorOptions } from '../../config/sections/feature-settings.js';
 
-export interface MonitorOptions {
-  /** Default geofence margin (m) and dwell (s), unless a geofence sets its own. */
-  geofenceMarginM: number;
-  geofenceDwellS: number;
-  thresholdDwellS: number;
-}
 
-export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = { geofenceMarginM: 15, geofenceDwellS: 3, thresholdDwellS: 0 };
 
 /** Monitors as configured (`monitors:` or a rules update); their own margin/dwell override the options. */
 export type GeofenceDefinition = GeofenceConfig;

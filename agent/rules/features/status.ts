@@ -7,53 +7,17 @@
  * `heartbeatS` when set. The agent persists the latest one (state table) and can `restore()` it at start.
  */
 import type { IDoor, IStatus } from '../../../proto/gen/roadlink.js';
-import { Priority, toMs, type FeatureContext, type StatusChange } from './feature.js';
+import { toMs, type FeatureContext, type StatusChange } from './feature.js';
 import { distanceM } from './geo.js';
-import type { IgnitionSpec } from './ignition.js';
 import { IgnitionRoutedFeature } from './ignition-routed-feature.js';
 import type { PositionTracker } from './position-tracker.js';
 import { SlidingWindow } from '../expression/sliding-window.js';
+import { type IgnitionSpec, type StatusConfig } from '../../config/sections/feature-settings.js';
+import { Priority } from '../../../wire/priority.js';
 
-export interface DoorSignals {
-  /** VSS row/side, e.g. "Row1.DriverSide". */
-  name: string;
-  open: string;
-  locked: string;
-}
 
-export interface StatusConfig {
-  minIntervalS: number;
-  moveM: number;
-  fuelStepPct: number;
-  /** Fuel level and state of charge are reported as their mean over this time (fuel sloshes). */
-  levelAverageS: number;
-  /** 0 = no heartbeat. */
-  heartbeatS: number;
-  signals: { fuelLevel: string; soc: string; range: string; odometer: string; lock: string };
-  doors: DoorSignals[];
-}
 
-const vssDoor = (row: number, side: 'DriverSide' | 'PassengerSide'): DoorSignals => ({
-  name: `Row${row}.${side}`,
-  open: `Vehicle.Cabin.Door.Row${row}.${side}.IsOpen`,
-  locked: `Vehicle.Cabin.Door.Row${row}.${side}.IsLocked`,
-});
 
-export const DEFAULT_STATUS: StatusConfig = {
-  minIntervalS: 10,
-  moveM: 200,
-  fuelStepPct: 5,
-  levelAverageS: 60,
-  heartbeatS: 0,
-  signals: {
-    fuelLevel: 'Vehicle.Powertrain.FuelSystem.RelativeLevel',
-    soc: 'Vehicle.Powertrain.TractionBattery.StateOfCharge.Current',
-    range: 'Vehicle.Powertrain.Range',
-    odometer: 'Vehicle.TraveledDistance',
-    lock: '',
-  },
-  doors: [vssDoor(1, 'DriverSide'), vssDoor(1, 'PassengerSide'), vssDoor(2, 'DriverSide'), vssDoor(2, 'PassengerSide')],
-};
 
 const FUEL = 0, SOC = 1, RANGE = 2, ODO = 3, LOCK = 4, DOORS = 5; // door d: open at DOORS + 2d, locked at DOORS + 2d + 1
 const CHANGE_BITS: Record<StatusChange, number> = { door: 1, lock: 2, ignition: 4, moved: 8, fuel: 16, charge: 32, heartbeat: 64 };

@@ -12,43 +12,14 @@
  * Average speed is distance / duration (stops included).
  */
 import { SlidingWindow } from '../expression/sliding-window.js';
-import { DistanceSource, Ignition, Priority, toMs, type FeatureContext } from './feature.js';
-import type { IgnitionSpec } from './ignition.js';
+import { DistanceSource, Ignition, toMs, type FeatureContext } from './feature.js';
 import { IgnitionRoutedFeature } from './ignition-routed-feature.js';
 import type { PositionTracker } from './position-tracker.js';
 import type { IPosition } from '../../../proto/gen/roadlink.js';
+import { type IgnitionSpec, type TripConfig } from '../../config/sections/feature-settings.js';
+import { Priority } from '../../../wire/priority.js';
 
-export interface TripConfig {
-  minDurationS: number;
-  /** Needed to turn a fuel level (%) into litres. */
-  tankCapacityL?: number;
-  /** Needed to turn a state of charge (%) into kWh. */
-  batteryCapacityKwh?: number;
-  levelAverageS: number;
-  maxSpeedGapS: number;
-  signals: {
-    speed: string;
-    odometer: string;
-    fuelLevel: string;
-    fuelConsumed: string;
-    soc: string;
-    energyConsumed: string;
-  };
-}
 
-export const DEFAULT_TRIP: TripConfig = {
-  minDurationS: 60,
-  levelAverageS: 60,
-  maxSpeedGapS: 10,
-  signals: {
-    speed: 'Vehicle.Speed',
-    odometer: 'Vehicle.TraveledDistance',
-    fuelLevel: 'Vehicle.Powertrain.FuelSystem.RelativeLevel',
-    fuelConsumed: 'Vehicle.Powertrain.FuelSystem.AccumulatedConsumption',
-    soc: 'Vehicle.Powertrain.TractionBattery.StateOfCharge.Current',
-    energyConsumed: 'Vehicle.Powertrain.TractionBattery.AccumulatedConsumedEnergy',
-  },
-};
 
 const SPEED = 0, ODO = 1, FUEL_LEVEL = 2, FUEL_COUNTER = 3, SOC = 4, ENERGY_COUNTER = 5;
 

@@ -25,15 +25,24 @@
  *
  * Every key, with its default, is in README.md (configuration reference).
  */
-import type { ObjectReader, ValueNode } from '../../config/config-reader.js';
-import type { StatesConfig } from '../../config/sections/rules.js';
-import { DEFAULT_COLLISION, type CollisionConfig } from './collision.js';
-import type { AlertConfig } from './alerts.js';
-import { DEFAULT_IGNITION, type IgnitionSpec } from './ignition.js';
-import { DEFAULT_MAINTENANCE, type MaintenanceConfig } from './maintenance.js';
-import { DEFAULT_MONITOR_OPTIONS, type MonitorOptions } from './monitors.js';
-import { DEFAULT_STATUS, type DoorSignals, type StatusConfig } from './status.js';
-import { DEFAULT_TRIP, type TripConfig } from './trip.js';
+import type { ObjectReader, ValueNode } from '../config-reader.js';
+import type { StatesConfig } from './rules.js';
+import {
+  DEFAULT_COLLISION,
+  DEFAULT_IGNITION,
+  DEFAULT_MAINTENANCE,
+  DEFAULT_MONITOR_OPTIONS,
+  DEFAULT_STATUS,
+  DEFAULT_TRIP,
+  type AlertConfig,
+  type CollisionConfig,
+  type DoorSignals,
+  type IgnitionSpec,
+  type MaintenanceConfig,
+  type MonitorOptions,
+  type StatusConfig,
+  type TripConfig,
+} from './feature-settings.js';
 
 export interface FeaturesConfig {
   ignition: IgnitionSpec;

@@ -23,15 +23,14 @@
  *         args: { target_temp_c: { type: number, min: 16, max: 28, default: 21 } }
  *         send: [{ message: TCU_CLIMATE_REQUEST, signals: { AcRequest: ON, TargetTemperature: { arg: target_temp_c } } }]
  *
- * This reader checks the shape and the expressions (names, syntax); the DBC side (messages, signals,
- * labels, ranges) is checked when the catalog is compiled against the loaded DBCs (command-catalog.ts).
+ * This reader checks the shape; the conditions are compiled by the agent's config check
+ * (agent/runtime/agent-config.ts) and the DBC side (messages, signals, labels, ranges) when the
+ * catalog is compiled against the loaded DBCs (agent/commands/command-catalog.ts).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { stateDir, type ValueNode } from '../config/config-reader.js';
-import { ExpressionError } from '../rules/expression/expression-parser.js';
-import { KEY_USES, parsePublicKey, type KeyUse } from '../../wire/command-keys.js';
-import { compileCondition, type ConditionEnv } from './signal-condition.js';
+import { KEY_USES, parsePublicKey, type KeyUse } from '../../../wire/command-keys.js';
+import { stateDir, type ValueNode } from '../config-reader.js';
 
 export interface CommandKeyConfig {
   id: string;
@@ -94,9 +93,6 @@ export interface CommandsConfig {
   catalog: CommandDefinition[];
 }
 
-/** What expressions of the section may name (signal catalog, states, vehicle fields). */
-export type CommandsEnv = Pick<ConditionEnv, 'signalNames' | 'states' | 'profile'>;
-
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const NAME_HINT = 'a lower-case name of letters, digits and _ (like door_lock)';
 const KEY_ID = /^[\x21-\x7e]{1,64}$/;
@@ -112,7 +108,7 @@ export const DEFAULT_COMMANDS: Omit<CommandsConfig, 'auditLog'> = {
   catalog: [],
 };
 
-export function readCommands(node: ValueNode, env: CommandsEnv): CommandsConfig {
+export function readCommands(node: ValueNode): CommandsConfig {
   const r = node.object();
   const config: CommandsConfig = {
     keys: r?.list('keys', readKey) ?? [],
@@ -121,7 +117,7 @@ export function readCommands(node: ValueNode, env: CommandsEnv): CommandsConfig 
     maxInProgress: r?.number('max_in_progress', { default: DEFAULT_COMMANDS.maxInProgress, integer: true, min: 1, max: 64 }) ?? DEFAULT_COMMANDS.maxInProgress,
     rememberMs: r?.duration('remember_results', { default: DEFAULT_COMMANDS.rememberMs }) ?? DEFAULT_COMMANDS.rememberMs,
     auditLog: readAuditLog(r ? r.get('audit_log') : node.child('audit_log')),
-    catalog: r ? r.get('catalog').entries((item, name) => readCommand(item, name, env)).map(([, c]) => c) : [],
+    catalog: r ? r.get('catalog').entries((item, name) => readCommand(item, name)).map(([, c]) => c) : [],
   };
   if (r) {
     const ids = new Set<string>();
@@ -180,7 +176,7 @@ function readAuditLog(node: ValueNode): AuditLogConfig {
   return log;
 }
 
-function readCommand(item: ValueNode, name: string, env: CommandsEnv): CommandDefinition | undefined {
+function readCommand(item: ValueNode, name: string): CommandDefinition | undefined {
   if (!NAME.test(name)) return item.problem(`a command name is ${NAME_HINT}`);
   const r = item.object({ required: true });
   if (!r) return undefined;
@@ -189,11 +185,9 @@ function readCommand(item: ValueNode, name: string, env: CommandsEnv): CommandDe
   const preconditions = r.get('preconditions').entries((when, key) => {
     if (!NAME.test(key)) return when.problem(`a precondition name is ${NAME_HINT}`);
     const text = when.string({ required: true });
-    return text !== undefined && checkCondition(when, text, env) ? { name: key, when: text } : undefined;
+    return text === undefined ? undefined : { name: key, when: text };
   });
-  const confirmNode = r.get('confirm');
-  const confirm = confirmNode.string();
-  if (confirm !== undefined) checkCondition(confirmNode, confirm, env);
+  const confirm = r.get('confirm').string();
   const command: CommandDefinition = {
     name,
     group: r.string('group', { default: name, pattern: NAME, hint: NAME_HINT }),
@@ -256,15 +250,4 @@ function readSignalValue(node: ValueNode, signal: string, argNames: ReadonlySet<
   if (arg === undefined) return undefined;
   if (!argNames.has(arg)) return argNode.problem(`'${arg}' is not declared under args`);
   return { arg };
-}
-
-function checkCondition(node: ValueNode, text: string, env: CommandsEnv): boolean {
-  try {
-    compileCondition(text, { ...env, labels: undefined });
-    return true;
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    node.problem(error.message);
-    return false;
-  }
 }
