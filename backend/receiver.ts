@@ -1,7 +1,7 @@
 /**
  * Backend reference receiver (`roadlink backend`): subscribes to every vehicle's uplink topics and
  * writes one JSON line per message (message-json.ts), tracking sequence gaps and duplicates per
- * vehicle and stream.
+ * vehicle, store epoch (user property `epoch`, "" when absent) and stream (epoch-sequences.ts).
  *
  * Scaling out: data, events, status, cmd/res, rules/ack and online are MQTT 5 shared subscriptions
  * (`$share/<group>/roadlink/v1/+/data`...), so the broker spreads messages over every receiver of
@@ -19,8 +19,9 @@ import type { BrokerOptions } from '../wire/broker-options.js';
 import { MessageDecoder, MessageError, rfc3339 } from './message-json.js';
 import { MqttSession } from '../wire/mqtt-session.js';
 import type { Logger } from '../wire/log.js';
-import { PayloadError, SEQ_PROPERTY, STREAM_PROPERTY, unpack, userProperty } from '../wire/payload.js';
-import { SequenceTracker, type SequenceSummary } from './sequence-tracker.js';
+import { EPOCH_PROPERTY, PayloadError, SEQ_PROPERTY, STREAM_PROPERTY, unpack, userProperty } from '../wire/payload.js';
+import { EpochSequences, type StreamSummary } from './epoch-sequences.js';
+import type { SequenceSummary } from './sequence-tracker.js';
 import { allVehiclesFilter, parseTopic, UP_KINDS, type UpKind } from '../wire/topics.js';
 
 export interface ReceiverOptions {
@@ -46,14 +47,14 @@ export interface ReceiverSummary {
   messages: number;
   errors: number;
   undecodedSamples: number;
-  /** vin -> stream -> sequence summary. */
-  vehicles: Record<string, Record<string, SequenceSummary>>;
+  /** vin -> stream -> sequence summary (of the latest store epoch; earlier epochs inside). */
+  vehicles: Record<string, Record<string, StreamSummary>>;
 }
 
 export class Receiver {
   private readonly session: MqttSession;
   private readonly decoder = new MessageDecoder();
-  private readonly trackers = new Map<string, Map<string, SequenceTracker>>();
+  private readonly trackers = new Map<string, Map<string, EpochSequences>>();
   private readonly writeLine: (line: string) => void;
   private readonly log: Logger;
   private readonly filters: string[];
@@ -130,24 +131,30 @@ export class Receiver {
       const seqProperty = userProperty(packet.properties, SEQ_PROPERTY);
       const recordSeq = seqProperty !== undefined && /^\d+$/.test(seqProperty) ? Number(seqProperty) : undefined;
       const stream = userProperty(packet.properties, STREAM_PROPERTY);
+      const epoch = userProperty(packet.properties, EPOCH_PROPERTY) ?? '';
       const { json, seq } = this.decoder.decode(parsed.vin, kind, bytes, { seq: recordSeq, stream });
+      if (seq && epoch !== '') json.epoch = epoch;
       json.received = rfc3339(Date.now());
       if (packet.retain) json.retained = true;
       this.messages++;
       this.writeLine(JSON.stringify(json));
-      if (seq) this.track(parsed.vin, seq.stream, seq.first, seq.count);
+      if (seq) this.track(parsed.vin, epoch, seq.stream, seq.first, seq.count);
     } catch (err) {
       if (err instanceof MessageError || err instanceof PayloadError) return this.error(topic, err.message);
       throw err;
     }
   }
 
-  private track(vin: string, stream: string, first: number, count: number): void {
+  /** Sequences count per (vehicle, store epoch, stream): a new epoch is a new space (epoch-sequences.ts). */
+  private track(vin: string, epoch: string, stream: string, first: number, count: number): void {
     let streams = this.trackers.get(vin);
     if (!streams) this.trackers.set(vin, (streams = new Map()));
     let tracker = streams.get(stream);
-    if (!tracker) streams.set(stream, (tracker = new SequenceTracker()));
-    const arrival = tracker.add(first, count);
+    if (!tracker) streams.set(stream, (tracker = new EpochSequences()));
+    const arrival = tracker.add(epoch, first, count);
+    if (arrival.newEpoch) {
+      this.log('warn', `receiver: ${vin} ${stream}: new store epoch "${epoch}" (was "${arrival.newEpoch.previous}"): the vehicle's store was replaced, sequences start over at ${first}`);
+    }
     if (arrival.gap) this.log('warn', `receiver: ${vin} ${stream}: gap, ${arrival.gap[0]}..${arrival.gap[1]} missing before ${first}`);
     if (arrival.duplicates > 0) {
       this.log('warn', `receiver: ${vin} ${stream}: ${arrival.duplicates} duplicate(s) in ${first}..${first + count - 1}`);
@@ -164,9 +171,13 @@ export class Receiver {
 export function describeSummary(summary: ReceiverSummary): string[] {
   const lines = [`${summary.messages} messages, ${summary.errors} errors, ${summary.undecodedSamples} samples without a signal table entry`];
   for (const [vin, streams] of Object.entries(summary.vehicles)) {
-    for (const [stream, s] of Object.entries(streams)) {
-      const holes = s.holes.length === 0 ? 'no gaps' : `gaps ${s.holes.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(', ')}`;
-      lines.push(`${vin} ${stream}: seq ${s.first}..${s.last}, ${s.received} received, ${s.duplicates} duplicates, ${holes}`);
+    for (const [stream, current] of Object.entries(streams)) {
+      const spaces: [string, SequenceSummary][] = [...Object.entries(current.earlier ?? {}), [current.epoch ?? '', current]];
+      for (const [epoch, s] of spaces) {
+        const holes = s.holes.length === 0 ? 'no gaps' : `gaps ${s.holes.map(([a, b]) => (a === b ? `${a}` : `${a}..${b}`)).join(', ')}`;
+        const label = spaces.length > 1 ? ` (epoch "${epoch}")` : '';
+        lines.push(`${vin} ${stream}${label}: seq ${s.first}..${s.last}, ${s.received} received, ${s.duplicates} duplicates, ${holes}`);
+      }
     }
   }
   return lines;

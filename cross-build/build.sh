@@ -80,14 +80,16 @@ key_extra="$(short_hash "$TARGET_NODE_VERSION" "$(toolchain_version)" "$(target_
 for pkg in "${addons[@]}"; do
   build_addon "$app" "$pkg" "$nodedir" "$toolchain" "$key_extra"
 done
-# The project's own addon (the native SocketCAN reader), compiled the same way (cached by its source);
-# only its .node stays, where dist/drivers/socketcan/native-can-socket.js looks for it.
-own_addon=drivers/socketcan/native
-mkdir -p "$app/$own_addon"
-cp "$src/$own_addon"/{binding.gyp,package.json,*.c} "$app/$own_addon/"
-build_addon "$app" "$own_addon" "$nodedir" "$toolchain" \
-  "$key_extra $(short_hash "$(cat "$src/$own_addon"/binding.gyp "$src/$own_addon"/*.c)")"
-find "$app/$own_addon" -maxdepth 1 -type f -delete
+# The project's own addons (the native SocketCAN reader, the sd_notify sender), compiled the same way
+# (cached by their sources); only their .node stays, where dist/drivers/socketcan/native-can-socket.js
+# and dist/agent/runtime/sd-notify.js look for them.
+for own_addon in drivers/socketcan/native agent/runtime/native; do
+  mkdir -p "$app/$own_addon"
+  cp "$src/$own_addon"/{binding.gyp,package.json,*.c} "$app/$own_addon/"
+  build_addon "$app" "$own_addon" "$nodedir" "$toolchain" \
+    "$key_extra $(short_hash "$(cat "$src/$own_addon"/binding.gyp "$src/$own_addon"/*.c)")"
+  find "$app/$own_addon" -maxdepth 1 -type f -delete
+done
 trim_node_modules "$app" "$stage/unneeded.txt" "${addons[@]}"
 rm -f "$app/package-lock.json"
 

@@ -17,6 +17,12 @@ export const SEQ_PROPERTY = 'seq';
  * regular rule with its own stream publishing on `data`): sequence numbers count per stream.
  */
 export const STREAM_PROPERTY = 'stream';
+/**
+ * User property naming the store epoch of a message carrying sequence numbers (data, events): the
+ * sequences count within one epoch; a vehicle whose store was replaced starts a new epoch at 1.
+ * Receivers treat an absent property as the epoch "".
+ */
+export const EPOCH_PROPERTY = 'epoch';
 
 /** Largest payload `unpack` will inflate to by default (uplink messages: the backend's receiver). */
 export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -100,12 +106,13 @@ export function unpack(payload: Buffer, properties: Properties, maxBytes = MAX_I
   }
 }
 
-/** MQTT 5 publish properties for a packed payload (and a record's seq, a row's stream), or undefined when none are needed. */
-export function publishProperties(packed: PackedPayload, row: { seq?: number; stream?: string } = {}): Properties {
-  if (!packed.deflated && row.seq === undefined && row.stream === undefined) return undefined;
+/** MQTT 5 publish properties for a packed payload (and a record's seq, a row's stream and epoch), or undefined when none are needed. */
+export function publishProperties(packed: PackedPayload, row: { seq?: number; stream?: string; epoch?: string } = {}): Properties {
+  if (!packed.deflated && row.seq === undefined && row.stream === undefined && !row.epoch) return undefined;
   const userProperties: Record<string, string> = {};
   if (packed.deflated) userProperties[ENCODING_PROPERTY] = DEFLATE_RAW;
   if (row.seq !== undefined) userProperties[SEQ_PROPERTY] = String(row.seq);
   if (row.stream !== undefined) userProperties[STREAM_PROPERTY] = row.stream;
+  if (row.epoch) userProperties[EPOCH_PROPERTY] = row.epoch;
   return { userProperties };
 }

@@ -2,6 +2,7 @@
  * The store's SQLite schema and connection settings (see store.ts for the design).
  */
 import type Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 
 /** Bump with a migration when the schema changes; a newer file is refused, never rewritten. */
 export const SCHEMA_VERSION = 1;
@@ -58,7 +59,8 @@ export function applySettings(db: Database.Database, settings: ConnectionSetting
  *   committed counter is max(next_seq, max(first_seq + count) of its rows), because the rows that
  *   carried the highest seqs are either still there or were deleted by a commit that wrote next_seq.
  * - counters: cumulative counts that must survive restarts (evictions, recoveries).
- * - state: small key/value blobs for the agent.
+ * - state: small key/value blobs for the agent; the store's own entries start with `store.`: the
+ *   store epoch (EPOCH_KEY) is written with the tables, in the same transaction.
  */
 export function ensureSchema(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -84,8 +86,40 @@ export function ensureSchema(db: Database.Database): void {
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
     PRAGMA user_version = ${SCHEMA_VERSION};
-    COMMIT;
   `);
+  try {
+    db.prepare('INSERT INTO state (key, value) VALUES (?, ?)').run(EPOCH_KEY, Buffer.from(newEpoch()));
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/**
+ * Key (in `state`) of the store epoch: a random id made with the file. Sequence numbers count per
+ * stream within one file, so a new file (after a corrupt one was moved aside) starts them at 1 again;
+ * the epoch tells the backend that this is a new sequence space, not duplicates (proto/README.md).
+ * Kept in `state`, not in a table of its own, so that files stay schema version 1: an older agent
+ * opening this file ignores the key instead of refusing a newer schema.
+ */
+export const EPOCH_KEY = 'store.epoch';
+
+/** A new epoch: 72 random bits, 12 characters of base64url (it is sent on every uplink message). */
+export function newEpoch(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/**
+ * The file's epoch. A file made before epochs existed gets one now (its sequences go on, under an
+ * epoch the backend has not seen: a new space, never mistaken for duplicates).
+ */
+export function storeEpoch(db: Database.Database): string {
+  const row = db.prepare('SELECT value FROM state WHERE key = ?').get(EPOCH_KEY) as { value: Uint8Array | string } | undefined;
+  if (row) return Buffer.from(row.value).toString('utf8');
+  const epoch = newEpoch();
+  db.prepare('INSERT INTO state (key, value) VALUES (?, ?)').run(EPOCH_KEY, Buffer.from(epoch));
+  return epoch;
 }
 
 /** Temp (memory-only) table of row ids that nextBatch must skip: in flight, or acked and awaiting deletion. */

@@ -55,7 +55,7 @@ import { statSync } from 'node:fs';
 import { InFlightRows } from './in-flight.js';
 import { PendingSamples } from './pending-samples.js';
 import { MAX_RAW, SampleChunkEncoder } from '../../wire/sample-chunk.js';
-import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, type Synchronous } from './schema.js';
+import { applySettings, createSkipTable, ensureSchema, ROW_ID_SPAN, ROW_OVERHEAD_BYTES, RowKind, storeEpoch, type Synchronous } from './schema.js';
 import { SignalGrids, type SignalGridLookup } from './signal-grids.js';
 import { isCorruptionCode, StoreOpenError } from './store-errors.js';
 import { Priority } from '../../wire/priority.js';
@@ -150,6 +150,8 @@ export interface StoreStats {
   droppedSamples: number;
   commits: number;
   commitErrors: number;
+  /** Wall time (ms) since which something has been waiting for a commit; 0 when nothing is pending. */
+  pendingSinceMs: number;
   /** Times a corrupt file at this path was moved aside (kept .corrupt-* files). */
   recoveries: number;
 }
@@ -187,6 +189,11 @@ type CounterName = (typeof COUNTER_NAMES)[number];
 
 export class Store {
   readonly path: string;
+  /**
+   * The store epoch: a random id made with the file, the same across restarts, new for a new file
+   * (schema.ts EPOCH_KEY). The uplink sends it with every message that carries sequence numbers.
+   */
+  readonly epoch: string;
   private readonly db: Database.Database;
   private readonly encoder = new SampleChunkEncoder();
   private readonly grids: SignalGrids;
@@ -207,6 +214,8 @@ export class Store {
   private lastBuffer: PendingSamples | undefined;
 
   private pendingSamples = 0;
+  /** See StoreStats.pendingSinceMs. */
+  private pendingSinceMs = 0;
   private commitFailing = false;
   private rejectedSinceReport = 0;
 
@@ -275,6 +284,7 @@ export class Store {
   private constructor(db: Database.Database, options: StoreOptions) {
     this.db = db;
     this.path = options.path;
+    this.epoch = storeEpoch(db);
     this.grids = new SignalGrids(options.signalGrid);
     this.signalTable = options.signalTable ?? 0;
     this.commitMaxSamples = Math.max(1, options.commitMaxSamples ?? 50_000);
@@ -343,6 +353,7 @@ export class Store {
       this.droppedSamples++;
       return;
     }
+    if (this.pendingSinceMs === 0) this.pendingSinceMs = Date.now();
     buffer.push(signalId, timeUs, raw);
     if (++this.pendingSamples >= this.commitMaxSamples && !this.commitFailing) this.flushReporting();
   }
@@ -358,6 +369,7 @@ export class Store {
     if (!Number.isFinite(timeUs)) throw new RangeError(`record time ${timeUs} is not finite`);
     const state = this.streamFor(stream);
     const seq = state.nextSeq++;
+    if (this.pendingSinceMs === 0) this.pendingSinceMs = Date.now();
     this.pendingRecords.push({ stream: state, priority, seq, timeUs: Math.round(timeUs), bytes: Buffer.from(bytes) });
     if (priority >= Priority.critical) this.flushReporting();
     return seq;
@@ -496,6 +508,7 @@ export class Store {
     for (const s of newStreams) this.streamsById.set(s.id, s);
     for (const b of this.activeBuffers) b.buffer.clear();
     this.pendingSamples = 0;
+    this.pendingSinceMs = 0;
     this.pendingRecords = [];
     this.counters.evictedRows += evicted.rows;
     this.counters.evictedSamples += evicted.samples;
@@ -580,8 +593,9 @@ export class Store {
 
   // --- state, stats, lifecycle -------------------------------------------------------------------
 
-  /** Stores a small value durably (own transaction, committed on return). */
+  /** Stores a small value durably (own transaction, committed on return). Keys starting with `store.` are the store's own. */
   putState(key: string, value: Uint8Array): void {
+    if (key.startsWith('store.')) throw new RangeError(`state key ${key} belongs to the store`);
     this.stmt.putState.run(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
   }
 
@@ -647,6 +661,7 @@ export class Store {
       droppedSamples: this.droppedSamples,
       commits: this.commits,
       commitErrors: this.commitErrors,
+      pendingSinceMs: this.pendingSinceMs,
       recoveries: this.counters.recoveries,
     };
   }

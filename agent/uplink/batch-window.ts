@@ -1,14 +1,19 @@
 /**
  * The upload batching window: sample rows fetched from the store wait here until the oldest has
- * waited `windowMs` (measured on the uplink's own clock from when it fetched the row, so replayed or
- * badly timed samples do not change it), or until their bytes could fill a message, or until the
- * caller flushes them. Then they leave as groups, each one data message: consecutive rows of one
- * stream and priority whose seq ranges follow each other, at most `maxBytes` of row bytes.
+ * waited `windowMs` since its samples were taken, or until their bytes could fill a message, or
+ * until the caller flushes them. Then they leave as groups, each one data message: consecutive rows
+ * of one stream and priority whose seq ranges follow each other, at most `maxBytes` of row bytes.
  *
- * Trade-off: telemetry reaches the backend up to `windowMs` later, in exchange for fewer and fuller
- * messages (fixed MQTT/property overhead and column headers paid once per window instead of once per
- * store commit, better deflate ratios) and fewer radio wake-ups. Held rows stay in the store (marked
- * in flight there) until their message is PUBACKed, so holding loses nothing.
+ * A row's age counts from its first sample's time (StoredRow.timeUs, kept in the store), clamped
+ * to the uplink's clock: a backlog older than the window (hours offline, a reconnect) leaves at once
+ * instead of waiting a window more, and no row waits longer than `windowMs` after it was fetched, so
+ * samples stamped in the future (a replay ahead of the clock, a clock set back) wait at most one
+ * window, as if they had just been taken.
+ *
+ * Trade-off: telemetry reaches the backend up to `windowMs` after it was sampled, in exchange for
+ * fewer and fuller messages (fixed MQTT/property overhead and column headers paid once per window
+ * instead of once per store commit, better deflate ratios) and fewer radio wake-ups. Held rows stay
+ * in the store (marked in flight there) until their message is PUBACKed, so holding loses nothing.
  */
 import type { StoredRow } from '../store/store.js';
 
@@ -33,7 +38,8 @@ export class BatchWindow {
   hold(row: StoredRow, nowMs: number): void {
     this.held.set(row.rowId, row);
     this.bytes += row.bytes.length;
-    if (nowMs < this.oldestMs) this.oldestMs = nowMs;
+    const since = heldSinceMs(row.timeUs / 1000, nowMs, this.windowMs);
+    if (since < this.oldestMs) this.oldestMs = since;
   }
 
   /** The held rows should go now: the window has passed or they would fill a message. */
@@ -76,4 +82,13 @@ export class BatchWindow {
     this.bytes = 0;
     return n;
   }
+}
+
+/**
+ * When a row's window starts: its samples' time, but not before `windowMs` ago (older is due now)
+ * and not after now (a time in the future counts as now).
+ */
+export function heldSinceMs(sampleMs: number, nowMs: number, windowMs: number): number {
+  if (!Number.isFinite(sampleMs)) return nowMs;
+  return Math.min(nowMs, Math.max(sampleMs, nowMs - windowMs));
 }

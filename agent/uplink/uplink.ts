@@ -11,7 +11,8 @@
  *   data message (sample-merge.ts); records (events) never wait. A row is acked in the store (deleted
  *   by its next commit) only when the broker has PUBACKed every part of the message carrying it.
  *   A lost connection makes the store hand the unacked rows out again (at-least-once: the receiver
- *   sees duplicates by sequence, never gaps).
+ *   sees duplicates by sequence, never gaps). Every row's message carries the store epoch (user
+ *   property `epoch`): a new store file restarts the sequences in a new epoch.
  * - Downlink: cmd/req and rules are checked to be a SignedCommand / SignedRulesUpdate envelope and
  *   handed to the registered handler as bytes; the PUBACK goes after the handler returned, so a
  *   command is redelivered if the agent dies before taking it (mqtt.js reads the next packet only
@@ -38,6 +39,8 @@ import { checkVin, vehicleTopics, type DownKind, type TopicKind } from '../../wi
 
 /** The part of agent/store/store.ts the uplink uses. */
 export interface UplinkStore {
+  /** The store epoch (store.ts): sent with every row, and in the Checkin. */
+  readonly epoch: string;
   nextBatch(maxRows: number): StoredRow[];
   ack(rowIds: readonly number[]): void;
   releaseInFlight(): number;
@@ -339,7 +342,7 @@ export class Uplink extends EventEmitter {
     this.publish('online', pack(online, false), true).catch(() => undefined);
     let checkin: Uint8Array;
     try {
-      checkin = encodeCheckin(this.checkin(), this.vin, this.bootId, now);
+      checkin = encodeCheckin({ storeEpoch: this.store.epoch, ...this.checkin() }, this.vin, this.bootId, now);
       this.publish('checkin', pack(checkin, this.options.deflate), true).catch(() => undefined);
     } catch (err) {
       this.log('error', `cannot build the Checkin: ${(err as Error).message}`);
@@ -459,7 +462,8 @@ export class Uplink extends EventEmitter {
     if (part.deflated) this.counts.deflatedMessages++;
     const seq = first.kind === 'record' ? first.firstSeq : undefined;
     const stream = first.stream !== kind ? first.stream : undefined;
-    this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, { seq, stream }) }, (err) => {
+    const epoch = this.store.epoch;
+    this.client.publish(this.topics[kind], part.payload, { qos: 1, properties: publishProperties(part, { seq, stream, epoch }) }, (err) => {
       if (flight.generation !== this.generation) return; // an older connection's publish (or after stop)
       this.inFlight--;
       if (this.rows.get(first.rowId) === flight) {

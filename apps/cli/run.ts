@@ -8,11 +8,14 @@ import { ConfigError } from '../../agent/config/config-error.js';
 import { loadAgentConfig } from '../../agent/runtime/agent-config.js';
 import { DbcError } from '../../agent/decode/dbc-loader.js';
 import { Agent } from '../../agent/runtime/agent.js';
+import { SystemdService } from '../../agent/runtime/systemd-service.js';
 import { stderrLogger } from '../../wire/log.js';
 
 export const usage = `usage: roadlink run --config FILE [options]
 
 Runs the agent with the configuration in FILE (YAML or JSON; see the README's configuration reference).
+Under systemd (Type=notify, $NOTIFY_SOCKET) it reports READY=1, STATUS=, STOPPING=1, and WATCHDOG=1
+while healthy ($WATCHDOG_USEC).
 
 options:
   --config FILE          the configuration (required)
@@ -75,6 +78,14 @@ export async function runAgentCli(argv: string[], io: CliIo = process): Promise<
   }
 
   const log = stderrLogger(agent.config.logLevel, io.stderr);
+  let service: SystemdService | undefined;
+  try {
+    service = SystemdService.start(agent, log);
+  } catch (err) {
+    await agent.stop();
+    throw err;
+  }
+  service?.ready();
   const statsTimer = options.statsS > 0 ? setInterval(() => log('info', `stats ${JSON.stringify({ ...agent.stats(), memory: memoryFigures() })}`), options.statsS * 1000) : undefined;
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -83,7 +94,9 @@ export async function runAgentCli(argv: string[], io: CliIo = process): Promise<
   const reason = await Promise.race([stopped, options.exitAtEnd ? agent.replaysEnded.then(() => agent.drained()).then(() => 'end of replay') : new Promise<string>(() => {})]);
   clearInterval(statsTimer);
   log('info', `stopping (${reason})`);
+  service?.stopping(reason);
   await agent.stop();
+  service?.close();
   log('info', `stopped; ${JSON.stringify(agent.stats())}`);
   return 0;
 }

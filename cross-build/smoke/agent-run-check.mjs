@@ -3,7 +3,10 @@
 // the check subscribes to the vehicle's topics and waits for a data upload, then stops the agent
 // with SIGTERM (as systemd does); the project's reference receiver (`roadlink backend`, run on this
 // machine from the bundle's JavaScript) decodes the uploads, whose values must be the log's. aedes, the project's embedded broker, speaks no MQTT 5, hence
-// mosquitto (.ci/run installs it). Prints the time from start to the first upload.
+// mosquitto (.ci/run installs it). The agent runs as under systemd's Type=notify: a python3 AF_UNIX
+// datagram socket as $NOTIFY_SOCKET with $WATCHDOG_USEC must get READY=1, WATCHDOG=1 and, after
+// SIGTERM, STOPPING=1 (the cross-compiled sd_notify addon, sending from the emulated process).
+// Prints the time from start to the first upload.
 // usage: agent-run-check.mjs <bundle-dir> <work-dir>
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -77,12 +80,37 @@ cleanups.push(() => receiver.kill('SIGKILL'));
 let receiverLog = '';
 receiver.stderr.on('data', (chunk) => (receiverLog += chunk));
 
-// 3. the agent, emulated
+// 3. the agent, emulated, with a notification socket as systemd gives it
+const notifySocket = join(work, 'notify.sock');
+const notifications = [];
+const notifyReceiver = spawn('python3', ['-c', [
+  'import socket, sys',
+  's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+  's.bind(sys.argv[1])',
+  'print("bound", flush=True)',
+  'while True: print(s.recv(65536).decode().replace("\\n", "|"), flush=True)',
+].join('\n'), notifySocket], { stdio: ['ignore', 'pipe', 'inherit'] });
+cleanups.push(() => notifyReceiver.kill('SIGKILL'));
+let notifyText = '';
+notifyReceiver.stdout.on('data', (chunk) => {
+  notifyText += chunk;
+  const lines = notifyText.split('\n');
+  notifyText = lines.pop();
+  notifications.push(...lines.filter((l) => l !== 'bound'));
+});
+const notifyDeadline = Date.now() + 10_000;
+while (!existsSync(notifySocket)) {
+  if (notifyReceiver.exitCode !== null || Date.now() > notifyDeadline) fail('the python3 notification receiver did not start');
+  await sleep(50);
+}
 const dbc = writeSmokeDbc(work);
 const db = join(work, 'agent.db');
 const config = writeAgentConfig(work, { dbc, log: writeDriveLog(work, 30), db, brokerUrl: `mqtt://127.0.0.1:${port}` });
 const started = performance.now();
-const agent = spawn(join(bundle, 'bin', 'roadlink'), ['run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+const agent = spawn(join(bundle, 'bin', 'roadlink'), ['run', '--config', config], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  env: { ...process.env, NOTIFY_SOCKET: notifySocket, WATCHDOG_USEC: '4000000' },
+});
 cleanups.push(() => agent.kill('SIGKILL'));
 let output = '';
 agent.stdout.on('data', (chunk) => (output += chunk));
@@ -105,6 +133,11 @@ if (outcome === undefined) fail('roadlink run did not stop within 15 s of SIGTER
 const [code, signal] = outcome;
 if (code !== 0 && signal !== 'SIGTERM') fail(`roadlink run ended with ${code ?? signal} after SIGTERM:\n${output.slice(-3000)}`);
 if (!existsSync(db) || readFileSync(db).subarray(0, 16).toString('latin1') !== 'SQLite format 3\0') fail(`no SQLite store at ${db}`);
+await sleep(200);
+const ready = notifications.findIndex((n) => n.split('|').includes('READY=1'));
+const pings = notifications.filter((n) => n.split('|').includes('WATCHDOG=1')).length;
+const stopping = notifications.findIndex((n) => n.split('|').includes('STOPPING=1'));
+if (ready < 0 || pings === 0 || stopping < ready) fail(`sd_notify: expected READY=1, WATCHDOG=1 and then STOPPING=1, got: ${JSON.stringify(notifications)}\n${output.slice(-3000)}`);
 
 // 5. what the receiver decoded: engine speeds, each one the log carried (decoded on the target,
 // put on the signal's grid, stored, encoded, uploaded, decoded here)
@@ -122,6 +155,7 @@ for (const cleanup of cleanups.reverse()) cleanup();
 
 console.log(`  uploads received: ${[...received].map(([kind, n]) => `${kind} x${n}`).join(', ')}; stopped by SIGTERM (${code ?? signal})`);
 console.log(`  decoded by the reference receiver: ${samples.length} engine speed samples, all values from the log (${samples.map((s) => s.value).join(', ')} rpm)`);
+console.log(`  sd_notify: READY=1, ${pings} x WATCHDOG=1, STOPPING=1 (${notifications.length} notifications)`);
 console.log(`  start to first upload: ${Math.round(firstDataMs)} ms`);
 console.log(`  agent peak RSS under emulation (qemu + node): ${hwm ? Math.round(Number(hwm[1]) / 1024) : '?'} MB`);
 process.exit(0);

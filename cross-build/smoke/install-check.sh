@@ -40,6 +40,11 @@ grep -q 'edited on the head unit' "$rootfs/etc/roadlink/config.yaml" || fail "up
 [ "$(grep -c '^roadlink:' "$rootfs/etc/passwd")" = 1 ] || fail "upgrade added the user twice"
 [ ! -e "$rootfs/opt/roadlink.old" ] && [ ! -e "$rootfs/opt/roadlink.new" ] || fail "upgrade left /opt/roadlink.old or .new behind"
 
+# The agent speaks sd_notify (READY, STATUS, STOPPING, WATCHDOG): the unit must wait for it and watch it.
+grep -qx 'Type=notify' "$unit" || fail "roadlink.service is not Type=notify"
+grep -qE '^WatchdogSec=[1-9]' "$unit" || fail "roadlink.service has no WatchdogSec="
+grep -qE '^NotifyAccess=(main|exec)$' "$unit" || fail "roadlink.service must take notifications from the agent's own process only (NotifyAccess=main)"
+
 if command -v systemd-analyze >/dev/null 2>&1; then
   # Checks the unit's syntax and settings against this machine's systemd; the only complaint
   # allowed is that /opt/roadlink/bin/roadlink does not exist here.
@@ -55,4 +60,4 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   fi
   echo "  roadlink.service: $(grep -o 'Overall exposure level.*' "$work/security.log")"
 fi
-echo "  install.sh --root: user, /opt/roadlink, /etc/roadlink/config.yaml (kept on upgrade), unit enabled"
+echo "  install.sh --root: user, /opt/roadlink, /etc/roadlink/config.yaml (kept on upgrade), unit enabled (Type=notify, $(grep -E '^WatchdogSec=' "$unit"))"

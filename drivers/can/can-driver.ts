@@ -22,6 +22,22 @@ export interface DriverStats {
 }
 
 /**
+ * Whether a driver still delivers what its buses send (the agent's watchdog asks, agent/runtime/health.ts):
+ * - `reading`: open and receiving (or waiting for frames);
+ * - `reopening`: an interface went down and the driver is retrying it (a known state, not a failure);
+ * - `ended`: a replayed log was played to its end (nothing more will come, by design);
+ * - `failed`: stopped delivering because of an error it does not recover from;
+ * - `closed`: close() was called.
+ */
+export type DriverState = 'reading' | 'reopening' | 'ended' | 'failed' | 'closed';
+
+export interface DriverHealth {
+  state: DriverState;
+  /** What failed, which interface is being reopened... */
+  detail?: string;
+}
+
+/**
  * A source and sink of CAN frames for one or more buses.
  * Drivers live in drivers/; the agent only sees this interface.
  */
@@ -33,4 +49,6 @@ export interface CanDriver {
   send(frames: OutgoingFrame[]): Promise<void>;
   close(): Promise<void>;
   stats(): DriverStats;
+  /** Where the driver stands (drivers without it count as reading). */
+  health?(): DriverHealth;
 }

@@ -20,7 +20,7 @@
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createFrameBatch, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
-import type { CanDriver, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
+import type { CanDriver, DriverHealth, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
 import { CandumpParser, type BadLineSample } from './candump-parser.js';
 import { frameProblem } from '../can/frame-check.js';
 import { wallClockUs } from '../can/wall-clock.js';
@@ -82,6 +82,7 @@ export class ReplayDriver implements CanDriver {
 
   private sink: FrameSink | null = null;
   private closed = false;
+  private ended = false;
   private pump: Promise<void> | null = null;
   private finishedPromise: Promise<ReplayProgress> | null = null;
   private cancelWait: (() => void) | null = null;
@@ -119,6 +120,7 @@ export class ReplayDriver implements CanDriver {
     this.pump = this.play(file);
     this.finishedPromise = this.pump.then(
       () => {
+        this.ended = true;
         this.options.onEnd?.();
         return this.progress;
       },
@@ -165,6 +167,13 @@ export class ReplayDriver implements CanDriver {
 
   stats(): DriverStats {
     return { ...this.counters };
+  }
+
+  /** Failed: the log could not be read on (a looping replay that lost its file, an I/O error). */
+  health(): DriverHealth {
+    if (this.progress.error) return { state: 'failed', detail: this.progress.error.message };
+    if (this.closed) return { state: 'closed' };
+    return { state: this.ended ? 'ended' : 'reading' };
   }
 
   /** Passes, lines and bad-line samples so far. */

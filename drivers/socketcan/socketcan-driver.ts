@@ -21,7 +21,7 @@
  * Sending uses non-blocking writes (a full transmit queue rejects instead of blocking the event loop).
  */
 import { busIndex, createFrameBatch, FrameFlag, type FrameBatch } from '../can/frame-batch.js';
-import type { CanDriver, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
+import type { CanDriver, DriverHealth, DriverStats, FrameSink, OutgoingFrame } from '../can/can-driver.js';
 import { frameProblem } from '../can/frame-check.js';
 import type { CanChannel, ChannelHost, SocketCanBackend } from './can-channel.js';
 import { pickBackend, type ChannelBackend } from './pick-backend.js';
@@ -280,6 +280,14 @@ export class SocketCanDriver implements CanDriver {
       badFrames += itf.counters[SocketCounter.BAD_FRAMES];
     }
     return { ...this.counters, errorFrames, badInput: this.counters.badInput + badFrames };
+  }
+
+  /** Reading while every interface is up; reopening while one is down (it is retried until close()). */
+  health(): DriverHealth {
+    if (this.closed) return { state: 'closed' };
+    const down = this.interfaces.filter((itf) => itf.status.state !== 'up');
+    if (down.length === 0) return { state: 'reading' };
+    return { state: 'reopening', detail: down.map((itf) => `${itf.iface}: ${itf.status.lastError ?? 'down'}`).join('; ') };
   }
 
   /** Per-interface state and counters. */

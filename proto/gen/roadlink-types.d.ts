@@ -1530,6 +1530,9 @@ export namespace roadlink {
             /** Checkin signalTable. */
             signalTable: number;
 
+            /** Checkin storeEpoch. */
+            storeEpoch: string;
+
             /**
              * Creates a new Checkin instance using the specified properties.
              * @param [properties] Properties to set
@@ -1652,6 +1655,9 @@ export namespace roadlink {
 
                 /** Checkin signalTable */
                 signalTable?: (number|null);
+
+                /** Checkin storeEpoch */
+                storeEpoch?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

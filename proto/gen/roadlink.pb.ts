@@ -2780,6 +2780,7 @@ export const roadlink = $root.roadlink = (() => {
             Checkin.prototype.signals = $util.emptyArray;
             Checkin.prototype.bootId = "";
             Checkin.prototype.signalTable = 0;
+            Checkin.prototype.storeEpoch = "";
 
             Checkin.create = function(properties) {
                 return new Checkin(properties);
@@ -2820,6 +2821,8 @@ export const roadlink = $root.roadlink = (() => {
                     writer.uint32(98).string(message.bootId);
                 if (message.signalTable != null && $Object.hasOwnProperty.call(message, "signalTable") && message.signalTable !== 0)
                     writer.uint32(109).fixed32(message.signalTable);
+                if (message.storeEpoch != null && $Object.hasOwnProperty.call(message, "storeEpoch") && message.storeEpoch !== "")
+                    writer.uint32(114).string(message.storeEpoch);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2972,6 +2975,15 @@ export const roadlink = $root.roadlink = (() => {
                                 delete message.signalTable;
                             continue;
                         }
+                    case 14: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.storeEpoch = value;
+                            else
+                                delete message.storeEpoch;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3051,6 +3063,9 @@ export const roadlink = $root.roadlink = (() => {
                 if (message.signalTable != null && $Object.hasOwnProperty.call(message, "signalTable"))
                     if (!$util.isInteger(message.signalTable))
                         return "signalTable: integer expected";
+                if (message.storeEpoch != null && $Object.hasOwnProperty.call(message, "storeEpoch"))
+                    if (!$util.isString(message.storeEpoch))
+                        return "storeEpoch: string expected";
                 return null;
             };
 
@@ -3121,6 +3136,9 @@ export const roadlink = $root.roadlink = (() => {
                 if (object.signalTable != null)
                     if ($Number(object.signalTable) !== 0)
                         message.signalTable = object.signalTable >>> 0;
+                if (object.storeEpoch != null)
+                    if (typeof object.storeEpoch !== "string" || object.storeEpoch.length)
+                        message.storeEpoch = $String(object.storeEpoch);
                 return message;
             };
 
@@ -3152,6 +3170,7 @@ export const roadlink = $root.roadlink = (() => {
                         object.timeMs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
                     object.bootId = "";
                     object.signalTable = 0;
+                    object.storeEpoch = "";
                 }
                 if (message.vin != null && $Object.hasOwnProperty.call(message, "vin"))
                     object.vin = message.vin;
@@ -3190,6 +3209,8 @@ export const roadlink = $root.roadlink = (() => {
                     object.bootId = message.bootId;
                 if (message.signalTable != null && $Object.hasOwnProperty.call(message, "signalTable"))
                     object.signalTable = message.signalTable;
+                if (message.storeEpoch != null && $Object.hasOwnProperty.call(message, "storeEpoch"))
+                    object.storeEpoch = message.storeEpoch;
                 return object;
             };
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EpochSequences } from '../../backend/epoch-sequences.js';
 import { SequenceTracker } from '../../backend/sequence-tracker.js';
 
 describe('SequenceTracker', () => {
@@ -43,5 +44,26 @@ describe('SequenceTracker', () => {
     const holes: [number, number][] = [];
     for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1] + 1) holes.push([sorted[i - 1] + 1, sorted[i] - 1]);
     expect(t.summary()).toEqual({ received: seen.size, duplicates, first: sorted[0], last: sorted[sorted.length - 1], holes });
+  });
+});
+
+describe('EpochSequences', () => {
+  it('opens a new space per epoch, reported once; late messages of an earlier epoch stay in theirs', () => {
+    const s = new EpochSequences();
+    expect(s.add('', 1, 10)).toEqual({ duplicates: 0 });
+    expect(s.add('a', 1, 10)).toEqual({ duplicates: 0, newEpoch: { epoch: 'a', previous: '' } });
+    expect(s.add('b', 1, 5)).toEqual({ duplicates: 0, newEpoch: { epoch: 'b', previous: 'a' } });
+    expect(s.add('a', 5, 10)).toEqual({ duplicates: 6 }); // a re-send of epoch a: duplicates there
+    expect(s.add('b', 6, 5)).toEqual({ duplicates: 0 });
+    expect(s.summary()).toEqual({
+      epoch: 'b', received: 10, duplicates: 0, first: 1, last: 10, holes: [],
+      earlier: { '': { received: 10, duplicates: 0, first: 1, last: 10, holes: [] }, a: { received: 14, duplicates: 6, first: 1, last: 14, holes: [] } },
+    });
+  });
+
+  it('summarises a stream without epochs as before', () => {
+    const s = new EpochSequences();
+    s.add('', 1, 3);
+    expect(s.summary()).toEqual({ received: 3, duplicates: 0, first: 1, last: 3, holes: [] });
   });
 });

@@ -38,6 +38,8 @@ describe('unusable store files', () => {
     const logged: string[] = [];
     const store = openOrRecover(options(path), (m) => logged.push(m));
     expect(store.stats()).toMatchObject({ recoveries: 1, storedRows: 0 });
+    const epoch = store.epoch;
+    expect(epoch).toMatch(/^[A-Za-z0-9_-]{12}$/);
     store.appendRecord('events', Priority.high, T0, Uint8Array.of(1));
     store.close();
     const aside = readdirSync(dir).filter((f) => f.startsWith('store.db.corrupt-'));
@@ -49,6 +51,7 @@ describe('unusable store files', () => {
     // The fresh store works and remembers its recovery.
     const again = openOrRecover(options(path), (m) => logged.push(m));
     expect(again.stats()).toMatchObject({ recoveries: 1, storedRows: 1 });
+    expect(again.epoch).toBe(epoch);
     again.close();
     expect(logged).toHaveLength(1);
   });
@@ -98,5 +101,48 @@ describe('unusable store files', () => {
     expect(() => openOrRecover(options(newer))).toThrow(StoreOpenError);
     expect(readdirSync(dir).sort()).toEqual(['newer.db', 'other.db']);
     expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('store epoch', () => {
+  it('is made with the file, kept across reopens, and new for the file that replaces a corrupt one', () => {
+    const dir = tempDir();
+    const path = join(dir, 'store.db');
+    const first = Store.open(options(path));
+    const epoch = first.epoch;
+    expect(epoch).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    first.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
+    expect(() => first.putState('store.epoch', Buffer.from('mine'))).toThrow(/belongs to the store/);
+    first.close();
+    const reopened = Store.open(options(path));
+    expect(reopened.epoch).toBe(epoch);
+    expect(reopened.nextSeq('events')).toBe(2);
+    reopened.close();
+
+    // The file is damaged: openOrRecover starts a new file, whose sequences restart under a new epoch.
+    writeFileSync(path, Buffer.from('garbage '.repeat(1000)));
+    const recovered = openOrRecover(options(path), () => {});
+    expect(recovered.epoch).not.toBe(epoch);
+    expect(recovered.nextSeq('events')).toBe(1);
+    recovered.close();
+    expect(Store.open(options(join(dir, 'other.db'))).epoch).not.toBe(epoch);
+  });
+
+  it('is given to a file made before epochs existed, which keeps its sequences', () => {
+    const path = join(tempDir(), 'store.db');
+    const old = Store.open(options(path));
+    old.appendRecord('events', Priority.normal, T0, Uint8Array.of(1));
+    old.close();
+    const db = new Database(path);
+    db.prepare("DELETE FROM state WHERE key = 'store.epoch'").run();
+    db.close();
+    const store = Store.open(options(path));
+    expect(store.epoch).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(store.nextSeq('events')).toBe(2);
+    const epoch = store.epoch;
+    store.close();
+    const again = Store.open(options(path));
+    expect(again.epoch).toBe(epoch);
+    again.close();
   });
 });

@@ -100,7 +100,7 @@ describe('coalesced upload', () => {
     const { receiver, data } = await startReceiver();
     const uplink = await connectedUplink(t, { batchWindowMs: 2000, pollIntervalMs: 50 });
     const started = Date.now();
-    const sent = fillSamples(t.store, 300, 30);
+    const sent = fillSamples(t.store, 300, 30, started); // taken now: the window counts from their time
     fillEvents(t.store, 3);
     await waitFor(() => (receiver.summary().vehicles[VIN_A]?.events?.received ?? 0) === 3, 'the events', 1500);
     expect(Date.now() - started).toBeLessThan(1500);
@@ -117,7 +117,7 @@ describe('coalesced upload', () => {
     const t = newStore();
     const { receiver } = await startReceiver();
     const uplink = await connectedUplink(t, { batchWindowMs: 60_000, pollIntervalMs: 50 });
-    const sent = fillSamples(t.store, 200, 20);
+    const sent = fillSamples(t.store, 200, 20, Date.now());
     await waitFor(() => uplink.stats().heldRows === 10, 'the rows held');
     await sleep(300);
     expect(uplink.stats().publishedMessages).toBe(0);
@@ -129,7 +129,7 @@ describe('coalesced upload', () => {
   it('sends held rows without waiting once they would fill a message', async () => {
     const t = newStore();
     const uplink = await connectedUplink(t, { batchWindowMs: 60_000, pollIntervalMs: 50, maxPayloadBytes: 4096 });
-    const sent = fillSamples(t.store, 6000, 500); // 12 rows, together well over 4 KiB
+    const sent = fillSamples(t.store, 6000, 500, Date.now()); // 12 rows, together well over 4 KiB
     await waitFor(() => uplink.stats().ackedSamples === sent.length, 'messages that filled up', 3000);
     const stats = uplink.stats();
     expect(stats.publishedMessages).toBeGreaterThan(1);
@@ -141,12 +141,45 @@ describe('coalesced upload', () => {
     const t = newStore();
     const { receiver } = await startReceiver();
     const uplink = await connectedUplink(t, { batchWindowMs: 60_000, pollIntervalMs: 50 });
-    const sent = fillSamples(t.store, 100, 25);
+    const sent = fillSamples(t.store, 100, 25, Date.now());
     await waitFor(() => uplink.stats().heldRows === 4, 'the rows held');
     await uplink.stop();
     expect(uplink.stats().ackedSamples).toBe(sent.length);
     t.store.flush();
     expect(t.store.stats().storedRows).toBe(0);
     await waitFor(() => (receiver.summary().vehicles[VIN_A]?.data?.received ?? 0) === sent.length, 'the samples at the receiver', 3000);
+  });
+
+  it('counts the window from the samples\' time: a backlog older than the window leaves at once, merged', async () => {
+    const t = newStore();
+    const { receiver } = await startReceiver();
+    // Ten minutes offline: 60 rows of samples taken 10 min ago, against a 60 s window.
+    const sent = fillSamples(t.store, 3000, 50, Date.now() - 600_000);
+    const uplink = await connectedUplink(t, { batchWindowMs: 60_000, pollIntervalMs: 50 });
+    const connectedAt = Date.now();
+    await waitFor(() => uplink.stats().ackedSamples === sent.length, 'the old backlog, without waiting for the window', 3000);
+    expect(Date.now() - connectedAt).toBeLessThan(3000);
+    expect(uplink.stats()).toMatchObject({ mergedRows: 60, heldRows: 0 });
+    expect(uplink.stats().publishedMessages).toBeLessThan(5);
+    await waitFor(() => (receiver.summary().vehicles[VIN_A]?.data?.received ?? 0) === sent.length, 'the backlog at the receiver', 3000);
+    expect(receiver.summary().vehicles[VIN_A].data).toMatchObject({ duplicates: 0, holes: [], first: 1, last: sent.length });
+  });
+
+  it('does not make rows wait a second window after a reconnect', async () => {
+    const t = newStore();
+    const windowMs = 3000;
+    const uplink = await connectedUplink(t, { batchWindowMs: windowMs, pollIntervalMs: 50, backoff: { initialMs: 100, maxMs: 200 } });
+    const sent = fillSamples(t.store, 200, 20, Date.now());
+    await waitFor(() => uplink.stats().heldRows === 10, 'the rows held');
+    await suite.broker.kill(); // the connection drops while the rows are held: they go back to the store
+    await waitFor(() => !uplink.stats().connected, 'the uplink to notice');
+    expect(uplink.stats()).toMatchObject({ heldRows: 0, ackedSamples: 0 });
+    await sleep(windowMs + 500); // offline past the rows' window
+    await suite.broker.restart();
+    await waitFor(() => uplink.stats().connected, 'the reconnect', 10_000);
+    const reconnectedAt = Date.now();
+    await waitFor(() => uplink.stats().ackedSamples === sent.length, 'the rows right after the reconnect', windowMs);
+    expect(Date.now() - reconnectedAt).toBeLessThan(windowMs / 2);
+    expect(uplink.stats().publishedMessages).toBe(1);
   });
 });

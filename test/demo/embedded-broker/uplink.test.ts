@@ -59,8 +59,8 @@ describe('uplink and receiver over the embedded broker', () => {
 
     await waitFor(() => t.store.stats().storedRows === 0 && vehicle().data?.last === sent.length && vehicle().events?.received === 25, 'everything delivered');
     expect(vehicle()).toEqual({
-      data: { received: sent.length, duplicates: 0, holes: [], first: 1, last: sent.length },
-      events: { received: 25, duplicates: 0, holes: [], first: eventSeqs[0], last: eventSeqs[24] },
+      data: { epoch: t.store.epoch, received: sent.length, duplicates: 0, holes: [], first: 1, last: sent.length },
+      events: { epoch: t.store.epoch, received: 25, duplicates: 0, holes: [], first: eventSeqs[0], last: eventSeqs[24] },
     });
     expect(missingOrWrong(sent, receivedSamples(lines))).toEqual([]);
     expect(uplink.stats()).toMatchObject({ rejectedPublishes: 0, badMessages: 0 });
