@@ -63,6 +63,11 @@ node "$REPO_DIR/node_modules/typescript/bin/tsc" -p "$src/tsconfig.json" --outDi
   --sourceMap false --incremental false >"$stage/tsc.log" 2>&1 \
   || { cat "$stage/tsc.log" >&2; die "TypeScript compilation failed"; }
 rm -rf "$app/dist/test"
+# The head unit runs the agent: the backend server (database, ingest, Web API, fleet page) and the
+# demo stay out, with the packages only they load (BACKEND_PACKAGES, trimmed below). The JSON-lines
+# receiver (`roadlink backend receive`) stays: it needs only wire/ and mqtt.
+rm -rf "$app/dist/backend/api" "$app/dist/backend/db" "$app/dist/backend/ingest" "$app/dist/backend/remote" \
+  "$app/dist/backend/webhooks" "$app/dist/backend/web" "$app/dist/apps/demo" "$app/dist/apps/cli/backend-server.js" "$app/dist/apps/cli/demo.js"
 [ -f "$app/dist/apps/cli/main.js" ] || say "warning: no apps/cli/main.ts yet: bin/roadlink has no CLI to run"
 cp "$src/package.json" "$src/package-lock.json" "$app/"
 for dir in proto examples; do [ -d "$src/$dir" ] && cp -a "$src/$dir" "$app/"; done
@@ -71,7 +76,8 @@ for dir in proto examples; do [ -d "$src/$dir" ] && cp -a "$src/$dir" "$app/"; d
 say "installing production dependencies (scripts off)"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
   || die "npm ci --omit=dev failed in $app"
-node "$CROSS_DIR/lib/unneeded-packages.mjs" "$app" > "$stage/unneeded.txt"
+BACKEND_PACKAGES=(fastify pg ajv ajv-formats leaflet topojson-client world-atlas)
+node "$CROSS_DIR/lib/unneeded-packages.mjs" "$app" node-gyp prebuild-install nan "${BACKEND_PACKAGES[@]}" > "$stage/unneeded.txt"
 mapfile -t addons < <(list_addons "$app" "$stage/unneeded.txt")
 [ ${#addons[@]} -gt 0 ] || die "no native addon found in the production dependencies (expected better-sqlite3, socketcan)"
 key_extra="$(short_hash "$TARGET_NODE_VERSION" "$(toolchain_version)" "$(target_root_debs)" \

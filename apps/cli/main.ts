@@ -42,6 +42,11 @@ export const commands: Command[] = [
   { name: 'command', summary: 'sign and send a remote command to a vehicle, print its responses (command send)', run: async (argv) => (await import('./command-send.js')).runCommandSend(argv) },
 ];
 
+/** Why a command's modules may be missing: the head-unit bundle (cross-build/) leaves the backend server out. */
+const NOT_INSTALLED =
+  'not part of this installation: the head-unit bundle carries the agent (run, decode, keys, command send, backend receive); ' +
+  'the backend server and the demo need the full install (npm install)';
+
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const list = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n');
@@ -71,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // Commands report expected problems themselves; anything else gets one line (stack with ROADLINK_DEBUG=1).
     process.stderr.write(`roadlink ${name}: ${process.env.ROADLINK_DEBUG ? (e as Error).stack : (e as Error).message}\n`);
+    if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') process.stderr.write(`roadlink ${name}: ${NOT_INSTALLED}\n`);
     return 1;
   }
 }
