@@ -59,6 +59,12 @@ const param = {
   cursor: { name: 'cursor', in: 'query', description: 'Opaque page cursor from a `next`/`prev` link.', schema: { type: 'string' } },
   from: { name: 'from', in: 'query', description: 'Start of the time range (RFC 3339, inclusive).', schema: { type: 'string', format: 'date-time' } },
   to: { name: 'to', in: 'query', description: 'End of the time range (RFC 3339, exclusive).', schema: { type: 'string', format: 'date-time' } },
+  skip: {
+    name: 'skip',
+    in: 'query',
+    description: 'Items at exactly `from` to pass over: set by a `next` link (several samples can share one time), so pages neither repeat nor miss any.',
+    schema: { type: 'integer', minimum: 0, maximum: MAX_SAMPLES },
+  },
 };
 const listParams = [param.vin, param.from, param.to, param.limit, param.cursor];
 
@@ -369,11 +375,13 @@ export const openApiDocument = {
       param.from,
       param.to,
       { name: 'limit', in: 'query', description: `At most this many samples, 1..${MAX_SAMPLES} (default ${MAX_SAMPLES}); a \`next\` link continues.`, schema: { type: 'integer', minimum: 1, maximum: MAX_SAMPLES } },
+      param.skip,
     ]),
     '/vehicles/{vin}/telemetry/track': vehicleGet('getTrack', 'Position track in [from, to) as a GeoJSON FeatureCollection (LineString + Points).', 'Track', [
       param.from,
       param.to,
       { name: 'limit', in: 'query', description: `At most this many positions, 1..${MAX_SAMPLES}.`, schema: { type: 'integer', minimum: 1, maximum: MAX_SAMPLES } },
+      param.skip,
     ]),
     '/vehicles/{vin}/alerts': eventList('Alerts', 'Alert history (raised and cleared), newest first.'),
     '/vehicles/{vin}/maintenance': eventList('Maintenance', 'Maintenance notices, newest first.'),

@@ -49,6 +49,15 @@ export function limitParam(query: Query, max: number, fallback: number): number 
   return n;
 }
 
+/** `skip`: how many items at exactly `from` to pass over (set by a time-paged `next` link); 0..max. */
+export function skipParam(query: Query, max: number): number {
+  const text = single(query, 'skip');
+  if (text === undefined) return 0;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= max)) throw ApiProblem.invalid('skip', 'query', `must be an integer from 0 to ${max}, got '${text.slice(0, 20)}'`);
+  return n;
+}
+
 /**
  * The API's page cursor: the trail of store cursors that led to this page (base64url JSON), so
  * that a page can link back to the previous one although the store pages forwards only.
