@@ -6,7 +6,6 @@
  * the pre/post windows, and one signal's samples, as many as the vehicle sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
 import { openPostgresStore } from '../../backend/db/open-store.js';
 import type { SqlBackendStore } from '../../backend/db/sql-backend-store.js';
 import { IngestWorker } from '../../backend/ingest/ingest-worker.js';
@@ -17,14 +16,9 @@ import { Mosquitto } from '../helpers/mosquitto.js';
 import { Postgres } from '../helpers/postgres.js';
 import { waitFor } from '../uplink/fixtures.js';
 import { startApi, type ApiSetup } from './api/api-fixtures.js';
+import { textSink } from '../helpers/text-sink.js';
 
 const quiet = () => undefined;
-
-function sink(): Writable & { text: string } {
-  const s = new Writable({ write(chunk, _e, done) { s.text += String(chunk); done(); } }) as Writable & { text: string };
-  s.text = '';
-  return s;
-}
 
 describe('a replayed drive through two ingest workers and PostgreSQL to the Web API', () => {
   let broker: Mosquitto;
@@ -44,7 +38,7 @@ describe('a replayed drive through two ingest workers and PostgreSQL to the Web 
     const receiver = new Receiver({ broker: { url: broker.url }, shared: false, writeLine: () => undefined, log: quiet });
     await receiver.start();
     const demo = demoFolder((yaml) => yaml.replace('speed: 30 ', 'speed: 0  '));
-    const io = { stdout: sink(), stderr: sink() };
+    const io = { stdout: textSink(), stderr: textSink() };
     expect(await runAgentCli(['--config', demo.config, '--broker', broker.url, '--exit-at-end', '--stats-interval', '0'], io), io.stderr.text).toBe(0);
     sent = await receiver.stop();
     vin = Object.keys(sent.vehicles)[0];

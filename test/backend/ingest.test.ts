@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { openPostgresStore } from '../../backend/db/open-store.js';
@@ -22,6 +21,7 @@ import { demoFolder } from '../helpers/demo-config.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { Postgres } from '../helpers/postgres.js';
 import { SIGNALS, VIN_A, VIN_B, waitFor } from '../uplink/fixtures.js';
+import { textSink } from '../helpers/text-sink.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const quiet = () => undefined;
@@ -33,12 +33,6 @@ function speedBatch(firstSeq: number, count: number): Buffer {
   const time = Float64Array.from({ length: count }, (_, i) => T0 + (firstSeq - 1 + i) * 100);
   const raw = Float64Array.from({ length: count }, (_, i) => firstSeq + i);
   return Buffer.from(new SampleChunkEncoder().encodeArrivals({ firstSeq, priority: Priority.PRIORITY_NORMAL, rule: 'base' }, count, signal, time, raw));
-}
-
-function sink(): Writable & { text: string } {
-  const s = new Writable({ write(chunk, _e, done) { s.text += String(chunk); done(); } }) as Writable & { text: string };
-  s.text = '';
-  return s;
 }
 
 describe('ingest workers', () => {
@@ -88,7 +82,7 @@ describe('ingest workers', () => {
     const receiver = new Receiver({ broker: { url: broker.url }, shared: false, writeLine: () => undefined, log: quiet });
     await receiver.start();
     const demo = demoFolder((yaml) => yaml.replace('speed: 30 ', 'speed: 0  '));
-    const io = { stdout: sink(), stderr: sink() };
+    const io = { stdout: textSink(), stderr: textSink() };
     expect(await runAgentCli(['--config', demo.config, '--broker', broker.url, '--exit-at-end', '--stats-interval', '0'], io), io.stderr.text).toBe(0);
     const seen = await receiver.stop();
     const vin = Object.keys(seen.vehicles)[0];
