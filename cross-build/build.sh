@@ -77,6 +77,7 @@ say "installing production dependencies (scripts off)"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2) \
   || die "npm ci --omit=dev failed in $app"
 BACKEND_PACKAGES=(fastify pg ajv ajv-formats leaflet topojson-client world-atlas)
+printf '%s\n' "${BACKEND_PACKAGES[@]}" > "$app/LEFT-OUT-PACKAGES" # read by the smoke test's deps-check
 node "$CROSS_DIR/lib/unneeded-packages.mjs" "$app" node-gyp prebuild-install nan "${BACKEND_PACKAGES[@]}" > "$stage/unneeded.txt"
 mapfile -t addons < <(list_addons "$app" "$stage/unneeded.txt")
 [ ${#addons[@]} -gt 0 ] || die "no native addon found in the production dependencies (expected better-sqlite3, socketcan)"
