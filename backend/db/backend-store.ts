@@ -12,7 +12,7 @@
  * - vehicles are named by VIN; reads of an unknown VIN return undefined or an empty list;
  * - methods reject with StoreError for invalid arguments (bad cursor, limit, unknown monitor kind).
  */
-import type { CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
+import type { CheckinUpload, CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
 export type { CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
@@ -36,19 +36,8 @@ export interface Page<T> {
   next?: string;
 }
 
-export interface VehicleInfo {
-  vin: string;
-  brand: string;
-  model: string;
-  fuelType: string;
-  modelYear: number;
-  agentVersion: string;
-  configVersion: string;
-  rulesVersion: number;
-  capabilities: string[];
-  bootId: string;
-  /** Latest Checkin.signal_table. */
-  signalTable: number;
+/** A vehicle: what its latest Checkin said (identity, versions, capabilities, signal table id), and its presence. */
+export interface VehicleInfo extends Omit<CheckinUpload, 'kind' | 'timeMs' | 'signals'> {
   /** Time of the latest Checkin (0 before any). */
   checkinMs: number;
   firstSeenMs: number;

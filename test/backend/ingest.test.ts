@@ -152,17 +152,17 @@ describe('ingest workers', () => {
     const w = await worker(store, 'outage-worker', 'outage', (_l, m) => warnings.push(m));
     const car = await vehicle('outage-car');
     for (let i = 0; i < 20; i++) await car.publishAsync(`roadlink/v1/${VIN_A}/data`, speedBatch(1 + i * 50, 50), { qos: 1 });
-    await waitFor(() => w.stats().samplesWritten === 1000, 'the first 20 messages');
+    await waitFor(() => w.stats().samplesWritten === 1000, 'the first 20 messages', 30_000);
     await postgres.stop();
     for (let i = 20; i < 40; i++) await car.publishAsync(`roadlink/v1/${VIN_A}/data`, speedBatch(1 + i * 50, 50), { qos: 1 });
-    await waitFor(() => w.stats().databaseRetries >= 3, 'retries during the outage');
+    await waitFor(() => w.stats().databaseRetries >= 3, 'retries during the outage', 30_000);
     expect(w.stats().samplesWritten).toBe(1000);
     expect(warnings.some((m) => /database unavailable/.test(m))).toBe(true);
     await postgres.restart();
     await waitFor(() => w.stats().samplesWritten === 2000, 'the messages held during the outage', 30_000);
     expect(await storedSamples(store)).toBe(2000);
     expect(warnings.some((m) => /database back/.test(m))).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   describe('a worker process killed mid-ingest', () => {
     const out = join(repo, '.cache', `ingest-test-${process.pid}`);

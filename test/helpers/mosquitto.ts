@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { childExit } from './child-exit.js';
 
 export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
 
@@ -155,22 +156,16 @@ export class Mosquitto {
     throw new Error(`mosquitto did not accept connections on port ${this.port} within 10 s:\n${this.output}`);
   }
 
-  private async waitExit(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  }
-
   /** Graceful stop (SIGTERM: mosquitto saves its state). */
   async stop(): Promise<void> {
     if (this.running) this.child?.kill('SIGTERM');
-    await this.waitExit();
+    await childExit(this.child);
   }
 
   /** Crash (SIGKILL: only the last autosave survives). */
   async kill(): Promise<void> {
     if (this.running) this.child?.kill('SIGKILL');
-    await this.waitExit();
+    await childExit(this.child);
   }
 
   /** Freezes the broker (SIGSTOP): connections stay open, nothing is answered. */

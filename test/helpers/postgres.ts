@@ -14,6 +14,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './mosquitto.js';
+import { childExit } from './child-exit.js';
 
 const POSTGRES_ROOT = process.env.POSTGRES_ROOT ?? '/usr/lib/postgresql';
 
@@ -142,16 +143,10 @@ export class Postgres {
     }
   }
 
-  private async waitExit(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  }
-
   /** Fast shutdown (SIGINT: clients disconnected, transactions rolled back, data kept). A database outage. */
   async stop(): Promise<void> {
     if (this.running) this.child?.kill('SIGINT');
-    await this.waitExit();
+    await childExit(this.child);
   }
 
   /** Starts the server again on the same port and data. */
@@ -162,7 +157,7 @@ export class Postgres {
 
   private async kill(): Promise<void> {
     if (this.running) this.child?.kill('SIGKILL');
-    await this.waitExit();
+    await childExit(this.child);
   }
 
   /** Stops the server and removes its data. */
