@@ -10,7 +10,9 @@
  */
 import type { CanDriver } from '../../drivers/can/can-driver.js';
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
+import type { GnssFix } from '../../drivers/gnss/fix-assembler.js';
 import type { GnssDriver } from '../../drivers/gnss/gnss-driver.js';
+import type { appendFixSamples as AppendFixSamplesFn, GnssSignalIds } from '../../drivers/gnss/gnss-signals.js';
 import type { ICheckin, IStatus, ISignalDescriptor } from '../../proto/gen/roadlink.js';
 import { Status } from '../../proto/gen/roadlink.js';
 import { vehicleSignalNames, type Config } from '../config/config.js';
@@ -51,6 +53,9 @@ export interface AgentOptions {
 
 const STATUS_STATE_KEY = 'status';
 const EVENTS_STREAM = 'events';
+
+/** The GNSS sample writer, loaded only when a GNSS source is configured. */
+type AppendFixSamples = typeof AppendFixSamplesFn;
 
 export class Agent {
   readonly decoder: Decoder;
@@ -234,12 +239,12 @@ export class Agent {
     this.log('info', `first frame decoded ${Math.round(performance.now())} ms after process start (${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU)`);
   }
 
-  /** One GNSS fix, written as samples of the vehicle signals GNSS feeds; nothing in here may throw into the driver. */
-  private onFix(writeSamples: (batch: SampleBatch) => void): void {
+  /** One GNSS fix as samples of the vehicle signals GNSS feeds (no closure per fix); nothing in here may throw into the driver. */
+  private onFix(fix: GnssFix, ids: GnssSignalIds, appendFixSamples: AppendFixSamples): void {
     try {
       this.counters.gnssFixes++;
       this.gnssBatch.count = 0;
-      writeSamples(this.gnssBatch);
+      appendFixSamples(fix, ids, this.gnssBatch);
       this.ingestVehicleSamples(this.gnssBatch);
     } catch (err) {
       this.counters.pipelineErrors++;
@@ -426,7 +431,7 @@ export class Agent {
       'file' in gnss && gnss.file ? { file: gnss.file, loop: gnss.loop, speed: replaySpeed ?? 1, rebaseToNow: true } : { device: (gnss as { device: string }).device, baud: (gnss as { baud?: number }).baud },
     );
     const ids = gnssSignalIds((name) => (this.config.signals.some((s) => s.name === name) ? -1 : this.engine.signalId(name) ?? -1));
-    await this.gnss.open((fix) => this.onFix((batch) => appendFixSamples(fix, ids, batch)));
+    await this.gnss.open((fix) => this.onFix(fix, ids, appendFixSamples));
   }
 
   private loadDbc(file: string) {

@@ -12,7 +12,7 @@
  * - vehicles are named by VIN; reads of an unknown VIN return undefined or an empty list;
  * - methods reject with StoreError for invalid arguments (bad cursor, limit, unknown monitor kind).
  */
-import type { CheckinUpload, CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
+import type { CheckinUpload, CommandState, StatusUpload, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
 export type { CommandState, EventKind, PositionFix, SignalDescriptor, TripFields, Upload, UploadOutcome } from './uploads.js';
 
@@ -48,18 +48,8 @@ export interface VehicleInfo extends Omit<CheckinUpload, 'kind' | 'timeMs' | 'si
   presenceReason: string;
 }
 
-export interface VehicleStatus {
-  vin: string;
-  timeMs: number;
-  position?: PositionFix;
-  speedKmh: number;
-  fuelLevelPct: number;
-  batterySocPct: number;
-  rangeKm: number;
-  odometerKm: number;
-  ignition: string;
-  doors: { name: string; open: boolean; locked: boolean }[];
-  locked: boolean;
+/** A vehicle's latest status: the uploaded Status, and when it arrived. */
+export interface VehicleStatus extends Omit<StatusUpload, 'kind' | 'seq'> {
   receivedMs: number;
 }
 
