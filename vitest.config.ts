@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +10,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // `roadlink decode` and the agent cache parsed DBC files: not in the home of whoever runs the tests.
+    env: { ROADLINK_CACHE_DIR: join(tmpdir(), 'roadlink-test-dbc-cache') },
   },
 });

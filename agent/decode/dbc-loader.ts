@@ -3,6 +3,7 @@
  * a warning {file, line, reason}); a file that cannot be used at all throws one DbcError.
  */
 import { readFileSync } from 'node:fs';
+import { readCachedDbc, writeCachedDbc } from './dbc-cache.js';
 import { buildDatabase } from './dbc-model.js';
 import { DbcStatementParser } from './dbc-parser.js';
 import { decodeDbcBytes } from './dbc-text.js';
@@ -25,8 +26,13 @@ export function parseDbc(text: string, fileName: string): DbcLoadResult {
   return { db, warnings };
 }
 
+export interface LoadDbcOptions {
+  /** Keep parsed models in this directory (dbc-cache.ts) and reuse them for the same bytes. */
+  cacheDir?: string;
+}
+
 /** Reads and parses a DBC file (UTF-8, or cp1252 when the bytes are not valid UTF-8). */
-export function loadDbcFile(path: string): DbcLoadResult {
+export function loadDbcFile(path: string, options: LoadDbcOptions = {}): DbcLoadResult {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -35,5 +41,11 @@ export function loadDbcFile(path: string): DbcLoadResult {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
     throw new DbcError(path, 0, `cannot read DBC file: ${reason}`);
   }
-  return parseDbc(decodeDbcBytes(bytes).text, path);
+  const { cacheDir } = options;
+  if (cacheDir === undefined) return parseDbc(decodeDbcBytes(bytes).text, path);
+  const cached = readCachedDbc(cacheDir, bytes, path);
+  if (cached) return cached;
+  const result = parseDbc(decodeDbcBytes(bytes).text, path);
+  writeCachedDbc(cacheDir, bytes, result);
+  return result;
 }

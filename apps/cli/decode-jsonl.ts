@@ -69,40 +69,50 @@ export function putFloat(buf: Uint8Array, pos: number, x: number): number {
   return putAscii(buf, pos, pythonNumber(x, false));
 }
 
+/** Distinct float values whose text is kept (about 100 KiB at most). */
+const MAX_FLOAT_TEXTS = 4096;
+
 /**
- * The text of each float signal's last value: most values repeat the signal's previous one (79 % in
- * the Kona log), and copying bytes is much cheaper than formatting a double.
+ * The text of float values already written. A log's float signals take few distinct values (1,835
+ * among the Kona log's 33k), and a lookup is several times cheaper than formatting a double.
  */
-class LastFloatText {
-  private readonly value: Float64Array;
-  private readonly length: Uint8Array;
-  private readonly text: Uint8Array;
+class FloatTexts {
+  private readonly texts = new Map<number, Uint8Array>();
 
-  constructor(signalCount: number) {
-    this.value = new Float64Array(signalCount).fill(NaN);
-    this.length = new Uint8Array(signalCount);
-    this.text = new Uint8Array(signalCount * MAX_NUMBER_CHARS);
-  }
-
-  /** putFloat of signal s's value x. */
-  put(buf: Uint8Array, pos: number, s: number, x: number): number {
-    const at = s * MAX_NUMBER_CHARS;
-    const text = this.text;
-    // Zero is not cached: 0 === -0, and both are quick to write.
-    if (x === this.value[s] && x !== 0) {
-      const n = this.length[s];
-      for (let j = 0; j < n; j++) buf[pos + j] = text[at + j];
-      return pos + n;
-    }
+  /** putFloat of x. */
+  put(buf: Uint8Array, pos: number, x: number): number {
+    // Zero is not kept: a Map does not tell 0 from -0, and both are quick to write.
+    if (x === 0) return putFloat(buf, pos, x);
+    const text = this.texts.get(x);
+    if (text !== undefined) return putBytes(buf, pos, text);
     const end = putFloat(buf, pos, x);
-    this.value[s] = x;
-    this.length[s] = end - pos;
-    for (let j = pos; j < end; j++) text[at + j - pos] = buf[j];
+    if (this.texts.size < MAX_FLOAT_TEXTS) this.texts.set(x, new Uint8Array(buf.subarray(pos, end))); // a copy: buf is reused
     return end;
   }
 }
 
-/** Per message: the record text from the ID on, and the most bytes one of its records can take. */
+/**
+ * The samples of a message's previous record and where each one's text starts in it: a new record
+ * copies the text of unchanged samples from there (putSignals).
+ */
+class PreviousSamples {
+  count = 0;
+  readonly signal: Int32Array;
+  readonly value: Float64Array;
+  /** Offset of sample j's text (`,"KEY":value`, no comma for j = 0) from the body start; [count] = its end. */
+  readonly offset: Int32Array;
+  /** Sample j has a VAL_ label. */
+  readonly labelled: Uint8Array;
+
+  constructor(maxSamples: number) {
+    this.signal = new Int32Array(maxSamples);
+    this.value = new Float64Array(maxSamples);
+    this.offset = new Int32Array(maxSamples + 1);
+    this.labelled = new Uint8Array(maxSamples);
+  }
+}
+
+/** Per message: the record text from the ID on, the most bytes one of its records can take, its previous record. */
 interface MessageText {
   /** `,"id":"356","ext":false,"msg":"NAME","sig":{` for the ID written with `idDigits` digits. */
   head: Uint8Array;
@@ -110,6 +120,16 @@ interface MessageText {
   /** What follows the ID's digits: `","ext":false,…"sig":{` (for an ID written with other digits). */
   tail: Uint8Array;
   maxBytes: number;
+  /**
+   * The previous record's body, its text after the head (the signals to the newline): at `bodyAt`
+   * in the output buffer while it is there (-1 once handed on), else in `keptBody`.
+   */
+  bodyAt: number;
+  bodyLength: number;
+  keptBody: Uint8Array;
+  /** The previous record's samples, and the next record's being written (swapped after each). */
+  previous: PreviousSamples;
+  next: PreviousSamples;
 }
 
 /** How a signal's value is written. */
@@ -125,7 +145,10 @@ const enum ValueKind {
 /**
  * Turns decoded batches into JSON Lines, written as bytes into an AsciiBuffer. Everything that
  * repeats (signal keys, message heads, bus names) is encoded once; per record the writer copies
- * those bytes and writes the numbers in place, with no string per record.
+ * those bytes and writes the numbers in place, with no string per record. What a message's previous
+ * record wrote is reused: all of it for a frame the decoder marked REPEAT, the runs of unchanged
+ * samples otherwise. The decoder must be made with `repeats: 'mark'` or without; every batch it
+ * decodes must reach write().
  */
 export class DecodeJsonlWriter {
   private readonly keys: Uint8Array[];
@@ -133,15 +156,17 @@ export class DecodeJsonlWriter {
   private readonly hasLabels: Uint8Array;
   private readonly messageText: (MessageText | undefined)[];
   private readonly labelJson = new Map<string, string>();
-  private readonly floats: LastFloatText;
+  private readonly floatTexts = new FloatTexts();
   /** `","bus":"can0"` per bus index of the FrameBatch last seen. */
   private busText: Uint8Array[] = [];
   private busNamesSeen: string[] | undefined;
   private busCountSeen = -1;
+  /** Where the text written by the last putSignals ends. */
+  private signalsEnd = 0;
   /** Scratch: sample index of each label of the record being written. */
   private labelSamples: Uint32Array<ArrayBuffer> = new Uint32Array(64);
 
-  /** `out` receives the records; it hands them on to its sink as it fills (flush it at the end). */
+  /** `out` receives the records; it hands them on to its sink as it fills (flush() at the end). */
   constructor(
     private readonly decoder: Decoder,
     readonly out: AsciiBuffer,
@@ -151,7 +176,6 @@ export class DecodeJsonlWriter {
     this.kinds = Uint8Array.from(signals, (s) =>
       s.wide ? (s.signal.signed ? ValueKind.WideSigned : ValueKind.WideUnsigned) : s.integerValued ? ValueKind.Int : ValueKind.Float,
     );
-    this.floats = new LastFloatText(signals.length);
     this.hasLabels = Uint8Array.from(signals, (s) => (s.labels && s.labels.size > 0 ? 1 : 0));
     this.messageText = new Array<MessageText | undefined>(decoder.messages.length);
   }
@@ -170,7 +194,17 @@ export class DecodeJsonlWriter {
       for (const label of signals[s].labels?.values() ?? []) longest = Math.max(longest, pythonJsonString(label).length);
       maxBytes += longest;
     }
-    const text = { head: asciiBytes(`,"id":"${formatId(info.id, idDigits)}${tail}`), idDigits, tail: asciiBytes(tail), maxBytes };
+    const text = {
+      head: asciiBytes(`,"id":"${formatId(info.id, idDigits)}${tail}`),
+      idDigits,
+      tail: asciiBytes(tail),
+      maxBytes,
+      bodyAt: -1,
+      bodyLength: 0,
+      keptBody: new Uint8Array(maxBytes),
+      previous: new PreviousSamples(info.signalCount),
+      next: new PreviousSamples(info.signalCount),
+    };
     this.messageText[m] = text;
     return text;
   }
@@ -180,11 +214,11 @@ export class DecodeJsonlWriter {
    * samples from index 0) to `out`; `idDigits[i]` = hex digits of frame i's ID in the log.
    */
   write(frames: FrameBatch, samples: SampleBatch, idDigits: Uint8Array): void {
-    const { decoder, out, keys, kinds, hasLabels, messageText, floats } = this;
+    const { decoder, out, messageText } = this;
     if (frames.busNames !== this.busNamesSeen || frames.busNames.length !== this.busCountSeen) this.mapBuses(frames.busNames);
     const busText = this.busText;
-    const frameMessage = decoder.frameMessage;
-    const { signal: sampleSignal, value: sampleValue, frame: sampleFrame, wide } = samples;
+    const { frameMessage, frameStatus } = decoder;
+    const sampleFrame = samples.frame;
     const sampleCount = samples.count;
     let k = 0;
     for (let i = 0; i < frames.count; i++) {
@@ -192,7 +226,9 @@ export class DecodeJsonlWriter {
       if (m < 0) continue;
       const text = messageText[m] ?? this.textOf(m);
       const bus = busText[frames.bus[i]];
-      out.reserve(text.maxBytes + bus.length);
+      const room = text.maxBytes + bus.length;
+      if (out.pos + room > out.buf.length) this.keepBodies();
+      out.reserve(room);
       const buf = out.buf;
       let pos = putAscii(buf, out.pos, '{"t":"');
       pos = putTime(buf, pos, frames.timeUs[i]);
@@ -203,20 +239,84 @@ export class DecodeJsonlWriter {
         pos = putAscii(buf, pos, `,"id":"${formatId(frames.id[i], idDigits[i])}`);
         pos = putBytes(buf, pos, text.tail);
       }
-      let labels = 0;
-      while (k < sampleCount && sampleFrame[k] < i) k++;
-      const first = k;
-      for (; k < sampleCount && sampleFrame[k] === i; k++) {
-        const s = sampleSignal[k];
-        if (k !== first) buf[pos++] = 44; // ','
+      const bodyStart = pos;
+      if (frameStatus[i] & STATUS_REPEAT) {
+        // Same bus and payload as this message's previous frame (the decoder produced no samples).
+        if (text.bodyAt >= 0) buf.copyWithin(pos, text.bodyAt, text.bodyAt + text.bodyLength);
+        else buf.set(text.keptBody.subarray(0, text.bodyLength), pos);
+        pos += text.bodyLength;
+      } else {
+        while (k < sampleCount && sampleFrame[k] < i) k++;
+        const first = k;
+        while (k < sampleCount && sampleFrame[k] === i) k++;
+        const labels = this.putSignals(buf, pos, text, samples, first, k);
+        pos = this.signalsEnd;
+        buf[pos++] = 125; // '}'
+        if (labels > 0) pos = this.putLabels(buf, pos, labels, samples);
+        if (frameStatus[i] & STATUS_SHORT) {
+          pos = putAscii(buf, pos, ',"short":');
+          pos = putUint(buf, pos, frames.len[i]);
+        }
+        buf[pos++] = 125; // '}'
+        buf[pos++] = 10; // '\n'
+        text.bodyLength = pos - bodyStart;
+      }
+      text.bodyAt = bodyStart;
+      out.pos = pos;
+    }
+  }
+
+  /**
+   * Writes `"KEY":value,…` of samples [first, end) at `bodyStart` (ending at signalsEnd); returns how
+   * many have a label (listed in labelSamples). Runs of samples equal to the previous record's at the
+   * same place are copied from its text in one move: most signals of a frame keep their value (71 %
+   * of the text in the Kona log), and a native copy is far cheaper than writing key and value again.
+   */
+  private putSignals(buf: Buffer, bodyStart: number, text: MessageText, samples: SampleBatch, first: number, end: number): number {
+    const { keys, kinds, hasLabels, decoder } = this;
+    const { signal: sampleSignal, value: sampleValue, wide } = samples;
+    const { previous, next } = text;
+    const copyFrom = text.bodyAt; // the previous body, or -1 when it was handed on (nothing to copy)
+    const count = end - first;
+    let pos = bodyStart;
+    let labels = 0;
+    let run = -1; // first position of the pending run of unchanged samples
+    for (let j = 0; j <= count; j++) {
+      const k = first + j;
+      const s = j < count ? sampleSignal[k] : -1;
+      const value = j < count ? sampleValue[k] : 0;
+      const unchanged =
+        j < count &&
+        copyFrom >= 0 &&
+        j < previous.count &&
+        previous.signal[j] === s &&
+        previous.value[j] === value &&
+        (value !== 0 || Object.is(value, previous.value[j])) &&
+        kinds[s] <= ValueKind.Float; // a wide value's double does not tell its exact integer
+      if (unchanged) {
+        if (run < 0) run = j;
+        next.labelled[j] = previous.labelled[j];
+      } else {
+        if (run >= 0) {
+          // Copy the run [run, j) and place its samples' offsets in the new text.
+          const from = copyFrom + previous.offset[run];
+          const length = previous.offset[j] - previous.offset[run];
+          buf.copyWithin(pos, from, from + length);
+          const shift = pos - bodyStart - previous.offset[run];
+          for (let r = run; r < j; r++) next.offset[r] = previous.offset[r] + shift;
+          pos += length;
+          run = -1;
+        }
+        if (j === count) break;
+        next.offset[j] = pos - bodyStart;
+        if (j > 0) buf[pos++] = 44; // ','
         pos = putBytes(buf, pos, keys[s]);
-        const value = sampleValue[k];
         switch (kinds[s]) {
           case ValueKind.Int:
             pos = Number.isSafeInteger(value) ? putInt(buf, pos, value) : putAscii(buf, pos, pythonNumber(value, true));
             break;
           case ValueKind.Float:
-            pos = floats.put(buf, pos, s, value);
+            pos = this.floatTexts.put(buf, pos, value);
             break;
           case ValueKind.WideSigned:
             pos = putAscii(buf, pos, wide[k].toString());
@@ -224,20 +324,36 @@ export class DecodeJsonlWriter {
           default:
             pos = putAscii(buf, pos, BigInt.asUintN(64, wide[k]).toString());
         }
-        if (hasLabels[s] === 1 && decoder.labelOf(s, value) !== undefined) {
-          if (labels === this.labelSamples.length) this.labelSamples = growCopy(this.labelSamples);
-          this.labelSamples[labels++] = k;
-        }
+        next.labelled[j] = hasLabels[s] === 1 && decoder.labelOf(s, value) !== undefined ? 1 : 0;
       }
-      buf[pos++] = 125; // '}'
-      if (labels > 0) pos = this.putLabels(buf, pos, labels, samples);
-      if (decoder.frameStatus[i] & FrameStatus.SHORT) {
-        pos = putAscii(buf, pos, ',"short":');
-        pos = putUint(buf, pos, frames.len[i]);
+      next.signal[j] = s;
+      next.value[j] = value;
+      if (next.labelled[j] === 1) {
+        if (labels === this.labelSamples.length) this.labelSamples = growCopy(this.labelSamples);
+        this.labelSamples[labels++] = k;
       }
-      buf[pos++] = 125; // '}'
-      buf[pos++] = 10; // '\n'
-      out.pos = pos;
+    }
+    next.offset[count] = pos - bodyStart;
+    next.count = count;
+    text.previous = next;
+    text.next = previous;
+    this.signalsEnd = pos;
+    return labels;
+  }
+
+  /** Hands every record written so far to the output's sink. */
+  flush(): void {
+    this.keepBodies();
+    this.out.flush();
+  }
+
+  /** Copies the bodies a repeated frame may reuse out of the output buffer, which is about to be handed on. */
+  private keepBodies(): void {
+    const buf = this.out.buf;
+    for (const text of this.messageText) {
+      if (text === undefined || text.bodyAt < 0) continue;
+      text.keptBody.set(buf.subarray(text.bodyAt, text.bodyAt + text.bodyLength));
+      text.bodyAt = -1;
     }
   }
 
@@ -267,6 +383,9 @@ export class DecodeJsonlWriter {
     this.busCountSeen = busNames.length;
   }
 }
+
+const STATUS_REPEAT = FrameStatus.REPEAT;
+const STATUS_SHORT = FrameStatus.SHORT;
 
 function growCopy(a: Uint32Array): Uint32Array<ArrayBuffer> {
   const grown = new Uint32Array(a.length * 2);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { FrameFlag, createFrameBatch } from '../../drivers/can/frame-batch.js';
 import { CandumpParser } from '../../drivers/replay/candump-parser.js';
 import { DbcError, formatWarning, loadDbcFile, type DbcDatabase } from '../../agent/decode/dbc-loader.js';
+import { defaultCacheDir } from '../../agent/decode/dbc-cache.js';
 import { Decoder, type DecoderBinding } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { parseCommandLine, UsageError } from './cli-options.js';
@@ -27,6 +28,9 @@ options:
   --dbc FILE        DBC for every bus (repeatable; the first DBC defining an ID wins)
   --bus NAME=FILE   DBC for bus NAME only (repeatable; takes precedence over --dbc on that bus)
   --warnings        list every DBC warning (default: the first 10 per file)
+  --cache-dir DIR   keep parsed DBC files here and reuse them while the file is unchanged
+                    (default: $ROADLINK_CACHE_DIR, else $XDG_CACHE_HOME/roadlink, else ~/.cache/roadlink)
+  --no-cache        parse every DBC file, write no cache
   -h, --help        this help
 `;
 
@@ -37,7 +41,6 @@ export interface DecodeIo {
   stderr: Writable;
 }
 
-/** Bad command line (exit 2). */
 /** Input that cannot be used: missing or unreadable log (exit 1; unusable DBC files throw DbcError). */
 class InputError extends Error {}
 
@@ -46,6 +49,8 @@ interface Options {
   bus: { bus: string; file: string }[];
   log: string;
   allWarnings: boolean;
+  /** Where parsed DBC files are cached; undefined = no cache. */
+  cacheDir: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options | 'help' {
@@ -56,6 +61,8 @@ function parseOptions(argv: string[]): Options | 'help' {
       dbc: { type: 'string', multiple: true },
       bus: { type: 'string', multiple: true },
       warnings: { type: 'boolean' },
+      'cache-dir': { type: 'string' },
+      'no-cache': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,7 +75,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   const dbc = values.dbc ?? [];
   if (dbc.length === 0 && bus.length === 0) throw new UsageError('no DBC given (--dbc FILE or --bus NAME=FILE)');
   if (positionals.length > 1) throw new UsageError(`one log at most, got ${positionals.length}: ${positionals.join(' ')}`);
-  return { dbc, bus, log: positionals[0] ?? '-', allWarnings: values.warnings ?? false };
+  const cacheDir = values['no-cache'] ? undefined : (values['cache-dir'] ?? defaultCacheDir());
+  return { dbc, bus, log: positionals[0] ?? '-', allWarnings: values.warnings ?? false, cacheDir };
 }
 
 /** Loads each DBC once (a file may be bound to several buses); prints its warnings. */
@@ -77,7 +85,7 @@ function loadBindings(options: Options, stderr: Writable): DecoderBinding[] {
   const load = (file: string): DbcDatabase => {
     let db = loaded.get(file);
     if (!db) {
-      const result = loadDbcFile(file);
+      const result = loadDbcFile(file, { cacheDir: options.cacheDir });
       db = result.db;
       loaded.set(file, db);
       const shown = options.allWarnings ? result.warnings : result.warnings.slice(0, 10);
@@ -143,7 +151,7 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
     throw e;
   }
 
-  const decoder = new Decoder(bindings, { compile: 'first-frame' });
+  const decoder = new Decoder(bindings, { compile: 'first-frame', repeats: 'mark' });
   // 1024-frame batches: the samples the writer reads back (about 250 KiB) are still in the CPU cache.
   const samples = createSampleBatch(16384);
   const unknownIds = new Map<string, number>();
@@ -173,7 +181,7 @@ export async function runDecode(argv: string[], io: DecodeIo = process): Promise
   }
   if (!sink.closed) {
     parser.end();
-    writer.out.flush();
+    writer.flush();
     await sink.drained();
   }
 

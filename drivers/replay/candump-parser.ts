@@ -220,7 +220,11 @@ export class CandumpParser {
     }
     for (;;) {
       const nl = b.indexOf(NL, pos);
-      if (nl < 0) break;
+      if (nl < 0) {
+        this.appendCarry(b, pos, b.length);
+        this.input = null;
+        return;
+      }
       this.parseLine(b, pos, nl);
       pos = nl + 1;
       if (this.paused) {
@@ -228,8 +232,6 @@ export class CandumpParser {
         return;
       }
     }
-    this.appendCarry(b, pos, b.length);
-    this.input = null;
   }
 
   private appendCarry(b: Uint8Array, start: number, end: number): void {

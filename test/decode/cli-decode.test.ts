@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -104,6 +104,21 @@ describe('roadlink decode (in process)', () => {
     const { code, stdout } = await run(['--bus', `can1=${fixture('vehicle.dbc')}`], log);
     expect(code).toBe(0);
     expect(stdout.trim().split('\n').map((l) => (JSON.parse(l) as { bus: string }).bus)).toEqual(['can1']);
+  });
+
+  it('keeps parsed DBC files in --cache-dir and decodes the same from them; --no-cache writes none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roadlink-cli-cache-'));
+    const cache = join(dir, 'cache');
+    const args = ['--dbc', corpusFile('dbc/opendbc/hyundai_can.dbc'), corpusFile('logs/eldominio/kona/turnonlog.log')];
+    const first = await run(['--cache-dir', cache, ...args]);
+    expect(readdirSync(cache).filter((f) => f.endsWith('.dbcv8'))).toHaveLength(1);
+    const second = await run(['--cache-dir', cache, ...args]);
+    expect(second).toEqual(first); // the warnings too
+    expect(second.stdout).toBe(reference('reference/kona_turnonlog.hyundai_can.cantools.jsonl.gz'));
+    const uncached = await run(['--no-cache', '--cache-dir', join(dir, 'unused'), ...args]);
+    expect(uncached).toEqual(first);
+    expect(existsSync(join(dir, 'unused'))).toBe(false);
+    rmSync(dir, { recursive: true });
   });
 
   it('fails clearly, without a stack, on unusable input', async () => {

@@ -98,6 +98,38 @@ describe('Decoder: compile on first frame', () => {
   });
 });
 
+describe("Decoder: repeats: 'mark'", () => {
+  it('marks a frame that repeats its message\'s previous bus and payload, without samples, and counts it as decoded', () => {
+    const decoder = new Decoder([{ bus: '*', databases: [fixture('vehicle.dbc')] }], { repeats: 'mark' });
+    const engine = { id: 0x18fef1fe };
+    const frames: [string, string][] = [
+      ['can0', '02 00 00 40 1F 5A 00 00'], // decoded
+      ['can0', '02 00 00 40 1F 5A 00 00'], // repeat
+      ['can1', '02 00 00 40 1F 5A 00 00'], // same payload, other bus: decoded
+      ['can1', '02 00 00 40 1F 5A 00 00'], // repeat on can1
+      ['can1', '02 00 00 40 1F 5B 00 00'], // one byte differs: decoded
+      ['can1', '02 00 00 40 1F'], // a prefix of the previous payload: decoded (short)
+      ['can1', '02 00 00 40 1F'], // repeat of a short frame: still short
+    ];
+    // One batch, as the CLI's parser delivers them (another FrameBatch may number its buses otherwise).
+    const batch = createFrameBatch(frames.length);
+    frames.forEach(([bus, data], i) => pushFrame(batch, { bus, ...engine, flags: FrameFlag.EXTENDED, data: hex(data), timeUs: i }));
+    const samples = createSampleBatch(4);
+    decoder.decode(batch, samples);
+    expect(Array.from(decoder.frameStatus.subarray(0, frames.length))).toEqual([0, FrameStatus.REPEAT, 0, FrameStatus.REPEAT, 0, FrameStatus.SHORT, FrameStatus.REPEAT | FrameStatus.SHORT]);
+    const perFrame = frames.map((_, i) => Array.from(samples.frame.subarray(0, samples.count)).filter((f) => f === i).length);
+    expect(perFrame).toEqual([3, 0, 3, 0, 3, 2, 0]);
+    // Counted as if decoded: 5 full frames of 3 signals, 2 short frames of 2.
+    expect(decoder.stats).toMatchObject({ frames: 7, decoded: 7, short: 2, samples: 19 });
+  });
+
+  it('decodes every frame without the option (what the agent uses)', () => {
+    const decoder = decoderFor(fixture('vehicle.dbc'));
+    const again = [0, 1].map(() => decodeFrame(decoder, { id: 0x600, data: [3, 1] }));
+    expect(again.map((r) => [r.status, r.values.size])).toEqual([[0, 2], [0, 2]]);
+  });
+});
+
 describe('Decoder: multiplexing', () => {
   const decoder = decoderFor(fixture('mux.dbc'));
   const decode = (id: number, data: string) => decodeFrame(decoder, { id, data: hex(data) });
