@@ -5,6 +5,7 @@
 #                             absent; an existing one is kept (the new default goes beside it
 #                             as config.yaml.dist); DBCs it names go to /etc/roadlink/dbc
 #   /var/lib/roadlink         the SQLite store (created by systemd: StateDirectory=roadlink)
+#   /var/cache/roadlink       parsed DBC files (created by systemd: CacheDirectory=roadlink)
 #   roadlink.service          installed into /etc/systemd/system and enabled
 #   user/group roadlink       system account the service runs as
 #

@@ -6,7 +6,7 @@
 // mosquitto (.ci/run installs it). The agent runs as under systemd's Type=notify: a python3 AF_UNIX
 // datagram socket as $NOTIFY_SOCKET with $WATCHDOG_USEC must get READY=1, WATCHDOG=1 and, after
 // SIGTERM, STOPPING=1 (the cross-compiled sd_notify addon, sending from the emulated process).
-// Prints the time from start to the first upload.
+// Prints the time from start to the agent's first decoded frame (its own log line) and to the first upload.
 // usage: agent-run-check.mjs <bundle-dir> <work-dir>
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -156,6 +156,8 @@ for (const cleanup of cleanups.reverse()) cleanup();
 console.log(`  uploads received: ${[...received].map(([kind, n]) => `${kind} x${n}`).join(', ')}; stopped by SIGTERM (${code ?? signal})`);
 console.log(`  decoded by the reference receiver: ${samples.length} engine speed samples, all values from the log (${samples.map((s) => s.value).join(', ')} rpm)`);
 console.log(`  sd_notify: READY=1, ${pings} x WATCHDOG=1, STOPPING=1 (${notifications.length} notifications)`);
+const firstFrame = /first frame decoded (\d+) ms after process start/.exec(output);
+console.log(`  agent's first decoded frame: ${firstFrame ? firstFrame[1] : '?'} ms after process start (its own clock)`);
 console.log(`  start to first upload: ${Math.round(firstDataMs)} ms`);
 console.log(`  agent peak RSS under emulation (qemu + node): ${hwm ? Math.round(Number(hwm[1]) / 1024) : '?'} MB`);
 process.exit(0);

@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,9 +55,12 @@ interface AgentProcess {
   stderr: () => string;
 }
 
-function spawnAgent(configFile: string, brokerUrl: string, nodeFlags: string[]): AgentProcess {
+/** How the agent is started: a program and the arguments before `run ...` (node + flags + main.js, or a launcher). */
+type AgentCommand = [program: string, ...args: string[]];
+
+function spawnAgent(configFile: string, brokerUrl: string, [program, ...args]: AgentCommand): AgentProcess {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'run', '--config', configFile, '--broker', brokerUrl, '--stats-interval', process.env.FOOTPRINT_STATS ?? '0'], {
+  const child = spawn(program, [...args, 'run', '--config', configFile, '--broker', brokerUrl, '--stats-interval', process.env.FOOTPRINT_STATS ?? '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
@@ -113,7 +116,7 @@ interface Figures {
   exitCode: number | null;
 }
 
-async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]): Promise<Figures> {
+async function measure(demo: BenchDemo, broker: Mosquitto, command: AgentCommand): Promise<Figures> {
   const vin = demo.config().vehicle.vin;
   const topic = (kind: string) => `roadlink/v1/${vin}/${kind}`;
   const backend = await client(broker.url);
@@ -126,7 +129,7 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
     } else if (t === topic('data')) dataMessages++;
   });
   await backend.subscribeAsync([topic('cmd/res'), topic('data')], { qos: 1 });
-  const agent = spawnAgent(join(demo.dir, 'demo.yaml'), broker.url, nodeFlags);
+  const agent = spawnAgent(join(demo.dir, 'demo.yaml'), broker.url, command);
   const pid = agent.child.pid!;
   try {
     const start = await agent.started;
@@ -182,12 +185,34 @@ async function measure(demo: BenchDemo, broker: Mosquitto, nodeFlags: string[]):
   }
 }
 
+const LAUNCHER = fileURLToPath(new URL('../../../cross-build/launcher/roadlink', import.meta.url));
+
 /** The node flags bin/roadlink (cross-build/launcher/roadlink) starts the agent with on a head unit. */
 function launcherNodeFlags(): string[] {
-  const path = fileURLToPath(new URL('../../../cross-build/launcher/roadlink', import.meta.url));
-  const match = /^node_flags='([^']*)'$/m.exec(readFileSync(path, 'utf8'));
-  if (!match) throw new Error(`footprint bench: no node_flags='...' line in ${path}`);
+  const match = /^node_flags='([^']*)'$/m.exec(readFileSync(LAUNCHER, 'utf8'));
+  if (!match) throw new Error(`footprint bench: no node_flags='...' line in ${LAUNCHER}`);
   return match[1].split(' ').filter(Boolean);
+}
+
+/**
+ * A bundle's layout around this checkout (bin/roadlink = the launcher, runtime/bin/node = this node,
+ * app = the checkout), so that the agent starts exactly as on a head unit: the launcher's flags and
+ * environment. Returns the launcher's path.
+ */
+/** The variables the launcher exports (`export NAME=...` lines), as text. */
+function launcherEnvironment(): string {
+  const names = [...readFileSync(LAUNCHER, 'utf8').matchAll(/^export (\w+)="\$\{\1:-([^}]*)\}"$/gm)].map((m) => `${m[1]}=${m[2]}`);
+  return names.length > 0 ? names.join(' ') : 'no environment';
+}
+
+function bundleLayout(dir: string): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'runtime', 'bin'), { recursive: true });
+  copyFileSync(LAUNCHER, join(dir, 'bin', 'roadlink'));
+  chmodSync(join(dir, 'bin', 'roadlink'), 0o755);
+  symlinkSync(process.execPath, join(dir, 'runtime', 'bin', 'node'));
+  symlinkSync(fileURLToPath(new URL('../../..', import.meta.url)), join(dir, 'app'));
+  return join(dir, 'bin', 'roadlink');
 }
 
 function print(label: string, f: Figures): void {
@@ -201,14 +226,17 @@ export async function run(): Promise<void> {
   // The demo configuration, its drive looped so that the agent keeps decoding and uploading.
   const demo = benchDemo([[/speed: 30\b/, 'speed: 30\n    loop: true']]);
   try {
-    const launcher = launcherNodeFlags();
-    const runs: [string, string[]][] = process.env.FOOTPRINT_FLAGS
-      ? process.env.FOOTPRINT_FLAGS.split('|').map((f) => [f || 'node defaults', f.split(' ').filter(Boolean)])
-      : [['node defaults', []], [`the launcher's flags ${launcher.join(' ')}`, launcher]];
-    for (const [label, flags] of runs) {
+    const launcher = bundleLayout(join(demo.dir, 'bundle'));
+    const runs: [string, AgentCommand][] = process.env.FOOTPRINT_FLAGS
+      ? process.env.FOOTPRINT_FLAGS.split('|').map((f) => [f || 'node defaults', [process.execPath, ...f.split(' ').filter(Boolean), MAIN]])
+      : [
+          ['node defaults', [process.execPath, MAIN]],
+          [`bin/roadlink, the bundle's launcher: ${launcherNodeFlags().join(' ')}, ${launcherEnvironment()}`, [launcher]],
+        ];
+    for (const [label, command] of runs) {
       const broker = await Mosquitto.start();
       try {
-        print(label, await measure(demo, broker, flags));
+        print(label, await measure(demo, broker, command));
       } finally {
         await broker.dispose();
       }
