@@ -1,16 +1,21 @@
 // Runs on the bundled node (under qemu) from inside the bundle's app/ dir: the bundle's default
 // config (what install.sh puts in /etc/roadlink/config.yaml) passes the agent's own config check,
 // and the files the agent writes land where roadlink.service lets it write (ProtectSystem=strict
-// leaves only the state directory writable). A path outside it is reported as a WARNING line;
-// with --strict it fails the check.
+// leaves only the state and cache directories writable). A path outside them is reported as a
+// WARNING line; with --strict it fails the check. The config is read as under the unit: with
+// $STATE_DIRECTORY and $CACHE_DIRECTORY set (relative state paths resolve against the first).
 // usage: config-check.mjs <config.yaml> [--strict]
 import { dirname, resolve } from 'node:path';
 
-const { loadAgentConfig } = await import('../dist/agent/runtime/agent-config.js');
 const [path, flag] = process.argv.slice(2);
 if (!path) throw new Error('usage: config-check.mjs <config.yaml> [--strict]');
 const INSTALLED_DIR = '/etc/roadlink';
-const STATE_DIR = '/var/lib/roadlink';
+const STATE_DIR = '/var/lib/roadlink'; // StateDirectory=roadlink
+const CACHE_DIR = '/var/cache/roadlink'; // CacheDirectory=roadlink
+process.env.STATE_DIRECTORY = STATE_DIR;
+process.env.CACHE_DIRECTORY = CACHE_DIR;
+const { loadAgentConfig } = await import('../dist/agent/runtime/agent-config.js');
+const { defaultCacheDir } = await import('../dist/agent/decode/dbc-cache.js');
 
 let config;
 try {
@@ -27,11 +32,12 @@ const installed = (p) => (p.startsWith(`${bundleDir}/`) ? INSTALLED_DIR + p.slic
 const written = [
   ['storage.path', config.storage?.path],
   ['commands.audit_log.path', config.commands?.auditLog?.path],
+  ['parsed DBC cache', `${defaultCacheDir()}/`],
 ].filter(([, p]) => typeof p === 'string');
 let outside = 0;
 for (const [key, p] of written) {
   const where = installed(p);
-  if (where.startsWith(`${STATE_DIR}/`)) {
+  if (where.startsWith(`${STATE_DIR}/`) || where.startsWith(`${CACHE_DIR}/`)) {
     console.log(`  ${key}: ${where} (writable under roadlink.service)`);
   } else {
     outside++;
