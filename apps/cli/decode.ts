@@ -29,7 +29,8 @@ options:
   --bus NAME=FILE   DBC for bus NAME only (repeatable; takes precedence over --dbc on that bus)
   --warnings        list every DBC warning (default: the first 10 per file)
   --cache-dir DIR   keep parsed DBC files here and reuse them while the file is unchanged
-                    (default: $ROADLINK_CACHE_DIR, else $XDG_CACHE_HOME/roadlink, else ~/.cache/roadlink)
+                    (default: $ROADLINK_CACHE_DIR, else $CACHE_DIRECTORY, $XDG_CACHE_HOME/roadlink
+                    or ~/.cache/roadlink)
   --no-cache        parse every DBC file, write no cache
   -h, --help        this help
 `;
