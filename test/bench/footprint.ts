@@ -11,10 +11,11 @@
  *     on cmd/req and rules;
  *   - that the agent is still running and uploading at the end, and stops cleanly on SIGTERM.
  *
- * The agent runs twice: with node's defaults (as `node dist/apps/cli/main.js`), and with the node flags
- * the ARM bundle's launcher (cross-build/launcher/roadlink) gives it on a head unit. FOOTPRINT_FLAGS
- * ("flags|flags|...", "" = none) runs other sets instead; FOOTPRINT_STATS=SEC prints the agent's
- * memory figures every SEC seconds.
+ * The agent runs twice: with node's defaults (as `node dist/apps/cli/main.js`), and through the ARM
+ * bundle's launcher (cross-build/launcher/roadlink, in a bundle layout around this checkout), with the
+ * node flags and environment it gives the agent on a head unit. FOOTPRINT_FLAGS ("flags|flags|...",
+ * "" = none) runs node with other flag sets instead; FOOTPRINT_STATS=SEC prints the agent's memory
+ * figures and the responses waiting for PUBACK every SEC seconds.
  *
  * Run: npm run bench -- footprint
  */
@@ -70,7 +71,10 @@ function spawnAgent(configFile: string, brokerUrl: string, [program, ...args]: A
   const connected = new Promise<void>((resolve) => (onConnect = resolve));
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (text.length < 200_000) text += `${line}\n`;
-    if (process.env.FOOTPRINT_STATS && line.includes(' stats ')) console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify(JSON.parse(line.slice(line.indexOf(' stats ') + 7)).memory)}`);
+    if (process.env.FOOTPRINT_STATS && line.includes(' stats ')) {
+      const stats = JSON.parse(line.slice(line.indexOf(' stats ') + 7)) as { memory: unknown; uplink?: { controlPending: number } };
+      console.log(`${((performance.now() - t0) / 1000).toFixed(1)} s ${JSON.stringify(stats.memory)}, responses waiting for PUBACK: ${stats.uplink?.controlPending}`);
+    }
     const first = /first frame decoded (\d+) ms after process start \((\d+) ms of CPU\)/.exec(line);
     if (first) onStart({ spawnMs: performance.now() - t0, selfMs: Number(first[1]), cpuMs: Number(first[2]) });
     if (line.includes('mqtt connected')) onConnect();
