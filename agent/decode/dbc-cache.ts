@@ -58,17 +58,15 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The cached load result of these DBC bytes, with `path` put back; undefined when there is none usable. */
 export function readCachedDbc(cacheDir: string, bytes: Uint8Array, path: string): DbcLoadResult | undefined {
-  const entry = cacheEntryPath(cacheDir, bytes);
-  let result: DbcLoadResult;
   try {
-    result = deserialize(readFileSync(entry)) as DbcLoadResult;
+    const result = deserialize(readFileSync(cacheEntryPath(cacheDir, bytes))) as DbcLoadResult;
     if (!Array.isArray(result?.db?.messages) || !Array.isArray(result.warnings)) return undefined;
+    result.db.fileName = path;
+    for (const w of result.warnings) w.file = path;
+    return result;
   } catch {
     return undefined; // missing, unreadable or corrupt: parse instead (and write a good entry)
   }
-  result.db.fileName = path;
-  for (const w of result.warnings) w.file = path;
-  return result;
 }
 
 /** Stores a load result for these DBC bytes (atomically: a reader sees the whole entry or none). Never throws. */

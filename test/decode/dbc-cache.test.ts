@@ -61,7 +61,7 @@ describe('DBC cache', () => {
     loadDbcFile(vehicle, { cacheDir });
     const entry = cacheEntryPath(cacheDir, readFileSync(vehicle));
     const good = readFileSync(entry);
-    for (const bad of [Buffer.from('not a v8 serialisation'), good.subarray(0, good.length >> 1), Buffer.alloc(0), serialize({ db: 1 })]) {
+    for (const bad of [Buffer.from('not a v8 serialisation'), good.subarray(0, good.length >> 1), Buffer.alloc(0), serialize({ db: 1 }), serialize({ db: { messages: [] }, warnings: [7] })]) {
       writeFileSync(entry, bad);
       expect(loadDbcFile(vehicle, { cacheDir })).toEqual(expected);
       expect(readFileSync(entry).equals(good)).toBe(true);
