@@ -8,6 +8,7 @@
 import type { FrameBatch } from '../../drivers/can/frame-batch.js';
 import type { SampleBatch } from '../../agent/decode/sample-batch.js';
 import { FrameStatus, type Decoder } from '../../agent/decode/decoder.js';
+import { HISTORY_SLOTS } from '../../agent/decode/payload-history.js';
 import { AsciiBuffer, asciiBytes, putAscii, putBytes, putInt, putUint, putUintPadded } from './ascii-buffer.js';
 
 /** JSON string as Python's json.dumps writes it (ensure_ascii: everything outside ' '..'~' escaped). */
@@ -92,8 +93,8 @@ class FloatTexts {
 }
 
 /**
- * The samples of a message's previous record and where each one's text starts in it: a new record
- * copies the text of unchanged samples from there (putSignals).
+ * The samples of one of a message's records and where each one's text starts in it: the message's
+ * next record copies the text of unchanged samples from there (putSignals).
  */
 class PreviousSamples {
   count = 0;
@@ -112,7 +113,7 @@ class PreviousSamples {
   }
 }
 
-/** Per message: the record text from the ID on, the most bytes one of its records can take, its previous record. */
+/** Per message: the record text from the ID on, the most bytes one of its records can take, its recent records. */
 interface MessageText {
   /** `,"id":"356","ext":false,"msg":"NAME","sig":{` for the ID written with `idDigits` digits. */
   head: Uint8Array;
@@ -121,15 +122,19 @@ interface MessageText {
   tail: Uint8Array;
   maxBytes: number;
   /**
-   * The previous record's body, its text after the head (the signals to the newline): at `bodyAt`
-   * in the output buffer while it is there (-1 once handed on), else in `keptBody`.
+   * Per slot of the decoder's payload history: the body (the text after the head, from the signals
+   * to the newline) of the last record whose payload is in that slot, at `bodyAt[slot]` in the
+   * output buffer while it is there (-1 once handed on), else in `keptBody[slot]`.
    */
-  bodyAt: number;
-  bodyLength: number;
-  keptBody: Uint8Array;
-  /** The previous record's samples, and the next record's being written (swapped after each). */
-  previous: PreviousSamples;
-  next: PreviousSamples;
+  bodyAt: Int32Array;
+  bodyLength: Int32Array;
+  keptBody: (Uint8Array | undefined)[];
+  /** Per slot: the samples of that record. */
+  samples: PreviousSamples[];
+  /** The slot of the message's last record (-1: none yet): the one a new record is compared with. */
+  last: number;
+  /** Where the next decoded record's samples are written (then it takes the place of its slot's). */
+  spare: PreviousSamples;
 }
 
 /** How a signal's value is written. */
@@ -145,9 +150,9 @@ const enum ValueKind {
 /**
  * Turns decoded batches into JSON Lines, written as bytes into an AsciiBuffer. Everything that
  * repeats (signal keys, message heads, bus names) is encoded once; per record the writer copies
- * those bytes and writes the numbers in place, with no string per record. What a message's previous
- * record wrote is reused: all of it for a frame the decoder marked REPEAT, the runs of unchanged
- * samples otherwise. The decoder must be made with `repeats: 'mark'` or without; every batch it
+ * those bytes and writes the numbers in place, with no string per record. What a message's recent
+ * records wrote is reused: all of a record with the same payload for a frame the decoder marked
+ * REPEAT, else the runs of samples unchanged since the message's last record. The decoder must be made with `repeats: 'mark'` or without; every batch it
  * decodes must reach write().
  */
 export class DecodeJsonlWriter {
@@ -194,16 +199,17 @@ export class DecodeJsonlWriter {
       for (const label of signals[s].labels?.values() ?? []) longest = Math.max(longest, pythonJsonString(label).length);
       maxBytes += longest;
     }
-    const text = {
+    const text: MessageText = {
       head: asciiBytes(`,"id":"${formatId(info.id, idDigits)}${tail}`),
       idDigits,
       tail: asciiBytes(tail),
       maxBytes,
-      bodyAt: -1,
-      bodyLength: 0,
-      keptBody: new Uint8Array(maxBytes),
-      previous: new PreviousSamples(info.signalCount),
-      next: new PreviousSamples(info.signalCount),
+      bodyAt: new Int32Array(HISTORY_SLOTS).fill(-1),
+      bodyLength: new Int32Array(HISTORY_SLOTS),
+      keptBody: new Array<Uint8Array | undefined>(HISTORY_SLOTS).fill(undefined),
+      samples: Array.from({ length: HISTORY_SLOTS }, () => new PreviousSamples(info.signalCount)),
+      last: -1,
+      spare: new PreviousSamples(info.signalCount),
     };
     this.messageText[m] = text;
     return text;
@@ -217,7 +223,7 @@ export class DecodeJsonlWriter {
     const { decoder, out, messageText } = this;
     if (frames.busNames !== this.busNamesSeen || frames.busNames.length !== this.busCountSeen) this.mapBuses(frames.busNames);
     const busText = this.busText;
-    const { frameMessage, frameStatus } = decoder;
+    const { frameMessage, frameStatus, frameSlot } = decoder;
     const sampleFrame = samples.frame;
     const sampleCount = samples.count;
     let k = 0;
@@ -240,16 +246,19 @@ export class DecodeJsonlWriter {
         pos = putBytes(buf, pos, text.tail);
       }
       const bodyStart = pos;
+      const slot = frameSlot[i];
       if (frameStatus[i] & STATUS_REPEAT) {
-        // Same bus and payload as this message's previous frame (the decoder produced no samples).
-        if (text.bodyAt >= 0) buf.copyWithin(pos, text.bodyAt, text.bodyAt + text.bodyLength);
-        else buf.set(text.keptBody.subarray(0, text.bodyLength), pos);
-        pos += text.bodyLength;
+        // The payload of the record last written for this slot (the decoder produced no samples).
+        const at = text.bodyAt[slot];
+        const length = text.bodyLength[slot];
+        if (at >= 0) buf.copyWithin(pos, at, at + length);
+        else buf.set(text.keptBody[slot]!.subarray(0, length), pos);
+        pos += length;
       } else {
         while (k < sampleCount && sampleFrame[k] < i) k++;
         const first = k;
         while (k < sampleCount && sampleFrame[k] === i) k++;
-        const labels = this.putSignals(buf, pos, text, samples, first, k);
+        const labels = this.putSignals(buf, pos, text, slot, samples, first, k);
         pos = this.signalsEnd;
         buf[pos++] = 125; // '}'
         if (labels > 0) pos = this.putLabels(buf, pos, labels, samples);
@@ -259,24 +268,29 @@ export class DecodeJsonlWriter {
         }
         buf[pos++] = 125; // '}'
         buf[pos++] = 10; // '\n'
-        text.bodyLength = pos - bodyStart;
+        text.bodyLength[slot] = pos - bodyStart;
       }
-      text.bodyAt = bodyStart;
+      text.bodyAt[slot] = bodyStart;
+      text.last = slot;
       out.pos = pos;
     }
   }
 
   /**
-   * Writes `"KEY":value,…` of samples [first, end) at `bodyStart` (ending at signalsEnd); returns how
-   * many have a label (listed in labelSamples). Runs of samples equal to the previous record's at the
-   * same place are copied from its text in one move: most signals of a frame keep their value (71 %
-   * of the text in the Kona log), and a native copy is far cheaper than writing key and value again.
+   * Writes `"KEY":value,…` of samples [first, end) at `bodyStart` (ending at signalsEnd) for a record
+   * whose payload goes in history slot `slot`; returns how many have a label (listed in
+   * labelSamples). Runs of samples equal to the message's last record's at the same place are copied
+   * from its text in one move: most signals of a frame keep their value (71 % of the text in the Kona
+   * log), and a native copy is far cheaper than writing key and value again.
    */
-  private putSignals(buf: Buffer, bodyStart: number, text: MessageText, samples: SampleBatch, first: number, end: number): number {
+  private putSignals(buf: Buffer, bodyStart: number, text: MessageText, slot: number, samples: SampleBatch, first: number, end: number): number {
     const { keys, kinds, hasLabels, decoder } = this;
     const { signal: sampleSignal, value: sampleValue, wide } = samples;
-    const { previous, next } = text;
-    const copyFrom = text.bodyAt; // the previous body, or -1 when it was handed on (nothing to copy)
+    const last = text.last;
+    const next = text.spare;
+    const previous = last >= 0 ? text.samples[last] : next; // next.count is 0 until it is filled
+    // The last record's body, or -1 when there is none or it was handed on (nothing to copy).
+    const copyFrom = last >= 0 ? text.bodyAt[last] : -1;
     const count = end - first;
     let pos = bodyStart;
     let labels = 0;
@@ -335,8 +349,8 @@ export class DecodeJsonlWriter {
     }
     next.offset[count] = pos - bodyStart;
     next.count = count;
-    text.previous = next;
-    text.next = previous;
+    text.spare = text.samples[slot];
+    text.samples[slot] = next;
     this.signalsEnd = pos;
     return labels;
   }
@@ -351,9 +365,14 @@ export class DecodeJsonlWriter {
   private keepBodies(): void {
     const buf = this.out.buf;
     for (const text of this.messageText) {
-      if (text === undefined || text.bodyAt < 0) continue;
-      text.keptBody.set(buf.subarray(text.bodyAt, text.bodyAt + text.bodyLength));
-      text.bodyAt = -1;
+      if (text === undefined) continue;
+      for (let slot = 0; slot < HISTORY_SLOTS; slot++) {
+        const at = text.bodyAt[slot];
+        if (at < 0) continue;
+        const kept = (text.keptBody[slot] ??= new Uint8Array(text.maxBytes));
+        kept.set(buf.subarray(at, at + text.bodyLength[slot]));
+        text.bodyAt[slot] = -1;
+      }
     }
   }
 

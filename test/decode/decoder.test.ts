@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createFrameBatch, FrameFlag, pushFrame } from '../../drivers/can/frame-batch.js';
 import { loadDbcFile, type DbcDatabase } from '../../agent/decode/dbc-loader.js';
 import { Decoder, FrameStatus } from '../../agent/decode/decoder.js';
+import { HISTORY_SLOTS } from '../../agent/decode/payload-history.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { decodeSource } from '../../agent/decode/decode-codegen.js';
 import { corpusFile } from '../helpers/corpus.js';
@@ -99,28 +100,44 @@ describe('Decoder: compile on first frame', () => {
 });
 
 describe("Decoder: repeats: 'mark'", () => {
-  it('marks a frame that repeats its message\'s previous bus and payload, without samples, and counts it as decoded', () => {
+  it('marks a frame that repeats one of its message\'s recent payloads, whatever the bus, without samples, and counts it as decoded', () => {
     const decoder = new Decoder([{ bus: '*', databases: [fixture('vehicle.dbc')] }], { repeats: 'mark' });
     const engine = { id: 0x18fef1fe };
     const frames: [string, string][] = [
-      ['can0', '02 00 00 40 1F 5A 00 00'], // decoded
-      ['can0', '02 00 00 40 1F 5A 00 00'], // repeat
-      ['can1', '02 00 00 40 1F 5A 00 00'], // same payload, other bus: decoded
-      ['can1', '02 00 00 40 1F 5A 00 00'], // repeat on can1
-      ['can1', '02 00 00 40 1F 5B 00 00'], // one byte differs: decoded
-      ['can1', '02 00 00 40 1F'], // a prefix of the previous payload: decoded (short)
+      ['can0', '02 00 00 40 1F 5A 00 00'], // decoded, slot 0
+      ['can0', '02 00 00 40 1F 5A 00 00'], // repeat of slot 0
+      ['can1', '02 00 00 40 1F 5A 00 00'], // same message and payload on another bus: the same values
+      ['can1', '02 00 00 40 1F 5B 00 00'], // one byte differs: decoded, slot 1
+      ['can0', '02 00 00 40 1F 5A 00 00'], // not the previous payload but a recent one: repeat of slot 0
+      ['can1', '02 00 00 40 1F'], // a prefix of a kept payload: decoded (short), slot 2
       ['can1', '02 00 00 40 1F'], // repeat of a short frame: still short
     ];
-    // One batch, as the CLI's parser delivers them (another FrameBatch may number its buses otherwise).
+    // One batch, as the CLI's parser delivers them.
     const batch = createFrameBatch(frames.length);
     frames.forEach(([bus, data], i) => pushFrame(batch, { bus, ...engine, flags: FrameFlag.EXTENDED, data: hex(data), timeUs: i }));
     const samples = createSampleBatch(4);
     decoder.decode(batch, samples);
-    expect(Array.from(decoder.frameStatus.subarray(0, frames.length))).toEqual([0, FrameStatus.REPEAT, 0, FrameStatus.REPEAT, 0, FrameStatus.SHORT, FrameStatus.REPEAT | FrameStatus.SHORT]);
+    const { REPEAT, SHORT } = FrameStatus;
+    expect(Array.from(decoder.frameStatus.subarray(0, frames.length))).toEqual([0, REPEAT, REPEAT, 0, REPEAT, SHORT, REPEAT | SHORT]);
+    expect(Array.from(decoder.frameSlot.subarray(0, frames.length))).toEqual([0, 0, 0, 1, 0, 2, 2]);
     const perFrame = frames.map((_, i) => Array.from(samples.frame.subarray(0, samples.count)).filter((f) => f === i).length);
-    expect(perFrame).toEqual([3, 0, 3, 0, 3, 2, 0]);
+    expect(perFrame).toEqual([3, 0, 0, 3, 0, 2, 0]);
     // Counted as if decoded: 5 full frames of 3 signals, 2 short frames of 2.
     expect(decoder.stats).toMatchObject({ frames: 7, decoded: 7, short: 2, samples: 19 });
+  });
+
+  it(`keeps ${HISTORY_SLOTS} payloads per message, replacing the oldest first`, () => {
+    const decoder = new Decoder([{ bus: '*', databases: [fixture('vehicle.dbc')] }], { repeats: 'mark' });
+    const payload = (n: number) => [2, 0, 0, 0x40, 0x1f, n, 0, 0];
+    // Payloads 0..15 fill slots 0..15; payload 16 replaces 0 in slot 0; payload 0 is decoded again and
+    // replaces 1 in slot 1; payload 2 is still in slot 2; payload 1 is decoded again into slot 2.
+    const sequence = [...Array.from({ length: HISTORY_SLOTS + 1 }, (_, n) => n), 0, 2, 1];
+    const batch = createFrameBatch(sequence.length);
+    for (const n of sequence) pushFrame(batch, { bus: 'can0', id: 0x18fef1fe, flags: FrameFlag.EXTENDED, data: payload(n), timeUs: 0 });
+    decoder.decode(batch, createSampleBatch(4));
+    const tail = (a: ArrayLike<number>) => Array.from(a).slice(HISTORY_SLOTS, sequence.length);
+    expect(tail(decoder.frameStatus)).toEqual([0, 0, FrameStatus.REPEAT, 0]);
+    expect(tail(decoder.frameSlot)).toEqual([0, 1, 2, 2]);
   });
 
   it('decodes every frame without the option (what the agent uses)', () => {

@@ -1,6 +1,6 @@
 /**
- * `roadlink decode` reuses text: a frame that repeats its message's previous payload copies that
- * record's text, and samples equal to the previous record's are copied from it in runs. A record must
+ * `roadlink decode` reuses text: a frame that repeats one of its message's recent payloads copies
+ * that record's text, and samples equal to the message's last record's are copied from it in runs. A record must
  * come out exactly as a writer with no history writes it, whatever the batches and buffer flushes.
  */
 import { readFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ describe('decode output with text reuse', () => {
     // Few payloads per ID, so that frames repeat and most signals keep their value from frame to frame.
     const pool = (length: number, count: number) => Array.from({ length: count }, () => Buffer.from(randomBytes(rand, length)).toString('hex').toUpperCase());
     const payloads: Record<string, string[]> = {
-      '100': pool(8, 3), // Layout
+      '100': pool(8, 24), // Layout: more payloads than the decoder keeps per message, so kept ones are replaced
       '200': ['00000000000000000000000000000000', '00000080000000000000000000000000', ...pool(16, 2)], // Floats: +0 / -0 float32
       '310': ['FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF', 'FEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF'], // WideInts: same double, other integers
       '311': ['FFFFFFFFFFFFFF01', 'FFFFFFFFFFFFFF00', ...pool(8, 1)], // WideMixed, with a label
