@@ -37,7 +37,9 @@ import { benchDemo, type BenchDemo } from '../helpers/bench-demo.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 
 const MAIN = fileURLToPath(new URL('../../apps/cli/main.js', import.meta.url));
-const STEADY_MS = 15_000;
+const STEADY_MS = 20_000;
+/** The steady stretch's last part, over which the agent's CPU is measured: after the start's compile work. */
+const CPU_WINDOW_MS = 10_000;
 const FLOOD = 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,6 +48,14 @@ function memoryOf(pid: number): { hwm: number; rss: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { hwm: (kb('VmHWM') * 1024) / 1e6, rss: (kb('VmRSS') * 1024) / 1e6 };
+}
+
+/** CPU time `pid` has used (user + system), ms. /proc/<pid>/stat counts in USER_HZ ticks, 100 per second on Linux. */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 interface AgentProcess {
@@ -112,6 +122,8 @@ interface Figures {
   startCpuMs: number;
   load: number;
   steady: number;
+  /** CPU the agent used during the steady stretch, % of one core. */
+  steadyCpu: number;
   garbage: number;
   refused: number;
   bombs: number;
@@ -139,7 +151,10 @@ async function measure(demo: BenchDemo, broker: Mosquitto, command: AgentCommand
     const start = await agent.started;
     const startLoad = loadavg()[0];
     await agent.connected;
-    await sleep(STEADY_MS);
+    await sleep(STEADY_MS - CPU_WINDOW_MS);
+    const cpuBefore = cpuMsOf(pid);
+    await sleep(CPU_WINDOW_MS);
+    const steadyCpu = ((cpuMsOf(pid) - cpuBefore) / CPU_WINDOW_MS) * 100;
     const steady = memoryOf(pid).hwm;
 
     // 1,000 garbage messages on cmd/req: random bytes, 1 B to 4 KiB.
@@ -180,7 +195,7 @@ async function measure(demo: BenchDemo, broker: Mosquitto, command: AgentCommand
     const exit = new Promise<number | null>((resolve) => agent.child.once('exit', (code) => resolve(code)));
     agent.child.kill('SIGTERM');
     const exitCode = await exit;
-    return { startSpawnMs: start.spawnMs, startSelfMs: start.selfMs, startCpuMs: start.cpuMs, load: startLoad, steady, garbage, refused, bombs, rssEnd, dataAfter: dataMessages - before, exitCode };
+    return { startSpawnMs: start.spawnMs, startSelfMs: start.selfMs, startCpuMs: start.cpuMs, load: startLoad, steady, steadyCpu, garbage, refused, bombs, rssEnd, dataAfter: dataMessages - before, exitCode };
   } catch (err) {
     agent.child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\nagent log:\n${agent.stderr().slice(-4000)}`);
@@ -191,11 +206,14 @@ async function measure(demo: BenchDemo, broker: Mosquitto, command: AgentCommand
 
 const LAUNCHER = fileURLToPath(new URL('../../../cross-build/launcher/roadlink', import.meta.url));
 
-/** The node flags bin/roadlink (cross-build/launcher/roadlink) starts the agent with on a head unit. */
+/** The node flags bin/roadlink (cross-build/launcher/roadlink) starts the agent with on a head unit: every command's, then the agent's. */
 function launcherNodeFlags(): string[] {
-  const match = /^node_flags='([^']*)'$/m.exec(readFileSync(LAUNCHER, 'utf8'));
-  if (!match) throw new Error(`footprint bench: no node_flags='...' line in ${LAUNCHER}`);
-  return match[1].split(' ').filter(Boolean);
+  const text = readFileSync(LAUNCHER, 'utf8');
+  return ['node_flags', 'agent_flags'].flatMap((name) => {
+    const match = new RegExp(`^${name}='([^']*)'$`, 'm').exec(text);
+    if (!match) throw new Error(`footprint bench: no ${name}='...' line in ${LAUNCHER}`);
+    return match[1].split(' ').filter(Boolean);
+  });
 }
 
 /**
@@ -223,6 +241,7 @@ function print(label: string, f: Figures): void {
   const mb = (v: number) => `${v.toFixed(1)} MB`;
   console.log(`[${label}] start: spawn → first decoded frame ${f.startSpawnMs.toFixed(0)} ms (agent's own clock: ${f.startSelfMs} ms after process start, ${f.startCpuMs} ms of CPU; load average ${f.load.toFixed(1)} on ${cpus().length} cores)`);
   console.log(`[${label}] peak RSS (VmHWM): steady state ${mb(f.steady)}; after ${FLOOD} garbage cmd/req ${mb(f.garbage)}; after ${FLOOD} signed-but-refused commands ${mb(f.refused)}; after deflate bombs + oversize payloads on cmd/req and rules ${mb(f.bombs)}`);
+  console.log(`[${label}] CPU in steady state: ${f.steadyCpu.toFixed(1)} % of one core (the last ${CPU_WINDOW_MS / 1000} s)`);
   console.log(`[${label}] afterwards: RSS ${mb(f.rssEnd)}, ${f.dataAfter} data message(s) uploaded, SIGTERM exit code ${f.exitCode}`);
 }
 

@@ -23,10 +23,13 @@ export function filesystemOf(dir: string): string {
   return best.type;
 }
 
-/** Runs `node script ...args` and resolves to the JSON it prints on stdout (its stderr passes through). */
+/**
+ * Runs `node script ...args` with this process's node flags (so `node --no-turbofan run.js pipeline`
+ * measures that mode) and resolves to the JSON it prints on stdout (its stderr passes through).
+ */
 export function runJsonChild<T>(script: string, args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
