@@ -5,20 +5,32 @@
  * `pos` back. Reusing the buffer matters: fresh memory costs a page fault per 4 KiB on first touch.
  */
 
+/** Size of an AsciiBuffer's first buffer (at most). */
+const FIRST_CAPACITY = 1 << 16;
+
 export class AsciiBuffer {
   /** The bytes being filled; valid text is [0, pos). */
   buf: Buffer;
   pos = 0;
 
-  /** `sink` gets the filled bytes and must be done with them (or have copied them) when it returns. */
-  constructor(private readonly sink: (bytes: Buffer) => void, capacity = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(capacity);
+  /**
+   * `sink` gets the filled bytes and must be done with them (or have copied them) when it returns.
+   * The buffer starts at 64 KiB at most and doubles at each hand-over up to `capacity`: the first
+   * text goes out early, and the hand-over path runs while the writer's code is still warming up
+   * (its first run in optimised code would make V8 throw that code away and optimise it again).
+   */
+  constructor(
+    private readonly sink: (bytes: Buffer) => void,
+    private readonly capacity = 1 << 20,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(capacity, FIRST_CAPACITY));
   }
 
   /** Makes room for `n` more bytes, handing the filled bytes to the sink first when they do not fit. */
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
+    if (this.buf.length < this.capacity) this.buf = Buffer.allocUnsafe(Math.min(this.capacity, 2 * this.buf.length));
     if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
   }
 
