@@ -152,8 +152,8 @@ const enum ValueKind {
  * repeats (signal keys, message heads, bus names) is encoded once; per record the writer copies
  * those bytes and writes the numbers in place, with no string per record. What a message's recent
  * records wrote is reused: all of a record with the same payload for a frame the decoder marked
- * REPEAT, else the runs of samples unchanged since the message's last record. The decoder must be made with `repeats: 'mark'` or without; every batch it
- * decodes must reach write().
+ * REPEAT, else the runs of samples unchanged since the message's last record. The decoder must be
+ * made with `repeats: 'mark'` or without; every batch it decodes must reach write().
  */
 export class DecodeJsonlWriter {
   private readonly keys: Uint8Array[];
@@ -248,7 +248,7 @@ export class DecodeJsonlWriter {
       const bodyStart = pos;
       const slot = frameSlot[i];
       if (frameStatus[i] & STATUS_REPEAT) {
-        // The payload of the record last written for this slot (the decoder produced no samples).
+        // The payload of the last record written for this history slot: its body again (the decoder produced no samples).
         const at = text.bodyAt[slot];
         const length = text.bodyLength[slot];
         if (at >= 0) buf.copyWithin(pos, at, at + length);
@@ -288,7 +288,7 @@ export class DecodeJsonlWriter {
     const { signal: sampleSignal, value: sampleValue, wide } = samples;
     const last = text.last;
     const next = text.spare;
-    const previous = last >= 0 ? text.samples[last] : next; // next.count is 0 until it is filled
+    const previous = last >= 0 ? text.samples[last] : next; // without a last record, copyFrom is -1: never read
     // The last record's body, or -1 when there is none or it was handed on (nothing to copy).
     const copyFrom = last >= 0 ? text.bodyAt[last] : -1;
     const count = end - first;
