@@ -7,7 +7,7 @@
 import { FRAME_STRIDE, FrameFlag, type FrameBatch } from '../../drivers/can/frame-batch.js';
 import { compileMessageDecoder, isWideInteger, type MessageDecodeFn } from './decode-codegen.js';
 import type { DbcDatabase, DbcMessage, DbcSignal } from './dbc-types.js';
-import { HISTORY_SLOTS, PayloadHistory } from './payload-history.js';
+import { HISTORY_SLOTS, PayloadHistory, payloadHash } from './payload-history.js';
 import { growSampleBatch, type SampleBatch } from './sample-batch.js';
 
 /** Which databases decode which bus; bus '*' applies to every bus (after the bus's own bindings). */
@@ -300,8 +300,10 @@ export class Decoder {
       }
       const n = lens[i];
       const at = i * FRAME_STRIDE;
+      let hash = 0;
       if (history !== undefined) {
-        const slot = history.find(m, data, at, n);
+        hash = payloadHash(data, at, n);
+        const slot = history.find(m, hash, data, at, n);
         if (slot >= 0) {
           frameSlot[i] = slot;
           frameStatus[i] = STATUS_REPEAT | (n < lengths[m] ? STATUS_SHORT : 0);
@@ -313,7 +315,7 @@ export class Decoder {
       }
       const start = k;
       k = decoders[m](data, at, n, out.signal, out.value, k, out.wide);
-      if (history !== undefined) frameSlot[i] = history.store(m, data, at, n, k - start);
+      if (history !== undefined) frameSlot[i] = history.store(m, hash, data, at, n, k - start);
       const t = timeUs[i];
       const sampleTime = out.timeUs;
       const sampleFrame = out.frame;

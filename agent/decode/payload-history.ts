@@ -25,8 +25,6 @@ export class PayloadHistory {
   readonly sampleCounts: Uint16Array;
   /** Per message: the slot to replace next. */
   private readonly oldest: Uint8Array;
-  /** Hash of the payload last passed to find(), for store(). */
-  private lastHash = 0;
 
   constructor(messageCount: number) {
     this.payloads = new Array<Uint8Array | undefined>(messageCount).fill(undefined);
@@ -36,11 +34,8 @@ export class PayloadHistory {
     this.oldest = new Uint8Array(messageCount);
   }
 
-  /** The slot of message m holding payload data[at, at+len), or -1 (then store() may keep it). */
-  find(m: number, data: Uint8Array, at: number, len: number): number {
-    let hash = len;
-    for (let j = 0; j < len; j++) hash = (Math.imul(hash, 31) + data[at + j]) | 0;
-    this.lastHash = hash;
+  /** The slot of message m holding payload data[at, at+len) whose payloadHash is `hash`, or -1. */
+  find(m: number, hash: number, data: Uint8Array, at: number, len: number): number {
     const payload = this.payloads[m];
     if (payload === undefined) return -1;
     const base = m * HISTORY_SLOTS;
@@ -55,8 +50,8 @@ export class PayloadHistory {
     return -1;
   }
 
-  /** Keeps the payload last passed to find() (which returned -1) in message m's oldest slot; returns the slot. */
-  store(m: number, data: Uint8Array, at: number, len: number, sampleCount: number): number {
+  /** Keeps a payload find() did not find (with its hash and sample count) in message m's oldest slot; returns the slot. */
+  store(m: number, hash: number, data: Uint8Array, at: number, len: number, sampleCount: number): number {
     let payload = this.payloads[m];
     if (payload === undefined) payload = this.payloads[m] = new Uint8Array(HISTORY_SLOTS * FRAME_STRIDE);
     const s = this.oldest[m];
@@ -65,8 +60,15 @@ export class PayloadHistory {
     for (let j = 0; j < len; j++) payload[from + j] = data[at + j];
     const slot = m * HISTORY_SLOTS + s;
     this.lengths[slot] = len;
-    this.hashes[slot] = this.lastHash;
+    this.hashes[slot] = hash;
     this.sampleCounts[slot] = sampleCount;
     return s;
   }
+}
+
+/** Hash of payload data[at, at+len) for find() and store(). */
+export function payloadHash(data: Uint8Array, at: number, len: number): number {
+  let hash = len;
+  for (let j = 0; j < len; j++) hash = (Math.imul(hash, 31) + data[at + j]) | 0;
+  return hash;
 }
