@@ -8,7 +8,8 @@
  * here, against 31–63 % that repeat the previous frame.
  *
  * Slots are replaced oldest first. A payload's slot is found through a hash, then compared byte by
- * byte. Memory: 16 slots × 64 bytes per message that has had a frame (allocated on its first frame).
+ * byte. Memory: 129 bytes per message of the bound DBC files (lengths, hashes, sample counts, next
+ * slot), plus 16 × 64 payload bytes per message once it has had a frame.
  */
 import { FRAME_STRIDE } from '../../drivers/can/frame-batch.js';
 
