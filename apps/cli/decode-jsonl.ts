@@ -160,7 +160,7 @@ export class DecodeJsonlWriter {
   private readonly kinds: Uint8Array;
   private readonly hasLabels: Uint8Array;
   private readonly messageText: (MessageText | undefined)[];
-  private readonly labelJson = new Map<string, string>();
+  private readonly labelJson = new Map<string, Uint8Array>();
   private readonly floatTexts = new FloatTexts();
   /** `","bus":"can0"` per bus index of the FrameBatch last seen. */
   private busText: Uint8Array[] = [];
@@ -236,7 +236,7 @@ export class DecodeJsonlWriter {
       if (out.pos + room > out.buf.length) this.keepBodies();
       out.reserve(room);
       const buf = out.buf;
-      let pos = putAscii(buf, out.pos, '{"t":"');
+      let pos = putBytes(buf, out.pos, RECORD_START);
       pos = putTime(buf, pos, frames.timeUs[i]);
       pos = putBytes(buf, pos, bus);
       if (idDigits[i] === text.idDigits) {
@@ -263,7 +263,7 @@ export class DecodeJsonlWriter {
         buf[pos++] = 125; // '}'
         if (labels > 0) pos = this.putLabels(buf, pos, labels, samples);
         if (frameStatus[i] & STATUS_SHORT) {
-          pos = putAscii(buf, pos, ',"short":');
+          pos = putBytes(buf, pos, SHORT_KEY);
           pos = putUint(buf, pos, frames.len[i]);
         }
         buf[pos++] = 125; // '}'
@@ -378,7 +378,7 @@ export class DecodeJsonlWriter {
 
   /** `,"lbl":{"Signal":"LABEL",…}` for the first `count` samples listed in labelSamples. */
   private putLabels(buf: Uint8Array, pos: number, count: number, samples: SampleBatch): number {
-    pos = putAscii(buf, pos, ',"lbl":{');
+    pos = putBytes(buf, pos, LABELS_START);
     for (let j = 0; j < count; j++) {
       const k = this.labelSamples[j];
       const s = samples.signal[k];
@@ -387,10 +387,10 @@ export class DecodeJsonlWriter {
       const label = this.decoder.labelOf(s, samples.value[k])!;
       let json = this.labelJson.get(label);
       if (json === undefined) {
-        json = pythonJsonString(label);
+        json = asciiBytes(pythonJsonString(label));
         this.labelJson.set(label, json);
       }
-      pos = putAscii(buf, pos, json);
+      pos = putBytes(buf, pos, json);
     }
     buf[pos++] = 125;
     return pos;
@@ -402,6 +402,10 @@ export class DecodeJsonlWriter {
     this.busCountSeen = busNames.length;
   }
 }
+
+const RECORD_START = asciiBytes('{"t":"');
+const SHORT_KEY = asciiBytes(',"short":');
+const LABELS_START = asciiBytes(',"lbl":{');
 
 const STATUS_REPEAT = FrameStatus.REPEAT;
 const STATUS_SHORT = FrameStatus.SHORT;
