@@ -20,7 +20,7 @@ assemble_bundle() {
       cp "$copyright" "$top/runtime/lib/$(basename "$(dirname "$copyright")").copyright"
     done < <(find "$WORK_DIR/extra-$TARGET_ARCH/usr/share/doc" -type f -name copyright)
   fi
-  cp "$CROSS_DIR/launcher/roadlink" "$top/bin/roadlink"
+  cp "$src/bin/roadlink" "$top/bin/roadlink"
   ln -s roadlink "$top/bin/roadlink-node"
   cp "$CROSS_DIR/systemd/roadlink.service" "$top/systemd/"
   cp "$CROSS_DIR/install.sh" "$top/install.sh"

@@ -11,15 +11,15 @@
  *     on cmd/req and rules;
  *   - that the agent is still running and uploading at the end, and stops cleanly on SIGTERM.
  *
- * The agent runs twice: with node's defaults (as `node dist/apps/cli/main.js`), and through the ARM
- * bundle's launcher (cross-build/launcher/roadlink, in a bundle layout around this checkout), with the
- * node flags and environment it gives the agent on a head unit. FOOTPRINT_FLAGS ("flags|flags|...",
+ * The agent runs twice: with node's defaults (as `node dist/apps/cli/main.js`), and through the
+ * launcher (bin/roadlink) in an ARM bundle's layout around this checkout, with the node flags and
+ * environment it gives the agent on a head unit. FOOTPRINT_FLAGS ("flags|flags|...",
  * "" = none) runs node with other flag sets instead; FOOTPRINT_STATS=SEC prints the agent's memory
  * figures and the responses waiting for PUBACK every SEC seconds.
  *
  * Run: npm run bench -- footprint
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -204,16 +204,20 @@ async function measure(demo: BenchDemo, broker: Mosquitto, command: AgentCommand
   }
 }
 
-const LAUNCHER = fileURLToPath(new URL('../../../cross-build/launcher/roadlink', import.meta.url));
+const LAUNCHER = fileURLToPath(new URL('../../../bin/roadlink', import.meta.url));
 
-/** The node flags bin/roadlink (cross-build/launcher/roadlink) starts the agent with on a head unit: every command's, then the agent's. */
-function launcherNodeFlags(): string[] {
-  const text = readFileSync(LAUNCHER, 'utf8');
-  return ['node_flags', 'agent_flags'].flatMap((name) => {
-    const match = new RegExp(`^${name}='([^']*)'$`, 'm').exec(text);
-    if (!match) throw new Error(`footprint bench: no ${name}='...' line in ${LAUNCHER}`);
-    return match[1].split(' ').filter(Boolean);
-  });
+/**
+ * The node flags and environment the launcher starts the agent with (`roadlink run`), asked of the
+ * launcher itself: with ROADLINK_EXEC_PREFIX=echo it prints the command line it would exec.
+ */
+function launcherSettings(launcher: string): string {
+  const env = { ...process.env };
+  delete env.ROADLINK_NODE_FLAGS;
+  delete env.MALLOC_ARENA_MAX;
+  const [, ...words] = execFileSync(launcher, ['run'], { env: { ...env, ROADLINK_EXEC_PREFIX: 'echo' }, encoding: 'utf8' }).trim().split(' ');
+  const flags = words.slice(0, words.findIndex((w) => w.endsWith('main.js')));
+  const exported = [...readFileSync(LAUNCHER, 'utf8').matchAll(/^\s*export (\w+)="\$\{\1:-([^}]*)\}"$/gm)].map((m) => `${m[1]}=${m[2]}`);
+  return `${flags.join(' ')}, ${exported.length > 0 ? exported.join(' ') : 'no environment'}`;
 }
 
 /**
@@ -221,12 +225,6 @@ function launcherNodeFlags(): string[] {
  * app = the checkout), so that the agent starts exactly as on a head unit: the launcher's flags and
  * environment. Returns the launcher's path.
  */
-/** The variables the launcher exports (`export NAME=...` lines), as text. */
-function launcherEnvironment(): string {
-  const names = [...readFileSync(LAUNCHER, 'utf8').matchAll(/^export (\w+)="\$\{\1:-([^}]*)\}"$/gm)].map((m) => `${m[1]}=${m[2]}`);
-  return names.length > 0 ? names.join(' ') : 'no environment';
-}
-
 function bundleLayout(dir: string): string {
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'runtime', 'bin'), { recursive: true });
@@ -254,7 +252,7 @@ export async function run(): Promise<void> {
       ? process.env.FOOTPRINT_FLAGS.split('|').map((f) => [f || 'node defaults', [process.execPath, ...f.split(' ').filter(Boolean), MAIN]])
       : [
           ['node defaults', [process.execPath, MAIN]],
-          [`bin/roadlink, the bundle's launcher: ${launcherNodeFlags().join(' ')}, ${launcherEnvironment()}`, [launcher]],
+          [`bin/roadlink in a bundle: ${launcherSettings(launcher)}`, [launcher]],
         ];
     for (const [label, command] of runs) {
       const broker = await Mosquitto.start();
