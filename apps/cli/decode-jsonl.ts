@@ -87,7 +87,7 @@ class FloatTexts {
     const text = this.texts.get(x);
     if (text !== undefined) return putBytes(buf, pos, text);
     const end = putFloat(buf, pos, x);
-    if (this.texts.size < MAX_FLOAT_TEXTS) this.texts.set(x, new Uint8Array(buf.subarray(pos, end))); // a copy: buf is reused
+    if (this.texts.size < MAX_FLOAT_TEXTS) this.texts.set(x, buf.slice(pos, end)); // a copy: buf is reused
     return end;
   }
 }
@@ -129,8 +129,8 @@ interface MessageText {
   bodyAt: Int32Array;
   bodyLength: Int32Array;
   keptBody: (Uint8Array | undefined)[];
-  /** Per slot: the samples of that record. */
-  samples: PreviousSamples[];
+  /** Per slot: the samples of that record (made when the slot is first used: most messages use few). */
+  samples: (PreviousSamples | undefined)[];
   /** The slot of the message's last record (-1: none yet): the one a new record is compared with. */
   last: number;
   /** Where the next decoded record's samples are written (then it takes the place of its slot's). */
@@ -208,7 +208,7 @@ export class DecodeJsonlWriter {
       bodyAt: new Int32Array(HISTORY_SLOTS).fill(-1),
       bodyLength: new Int32Array(HISTORY_SLOTS),
       keptBody: new Array<Uint8Array | undefined>(HISTORY_SLOTS).fill(undefined),
-      samples: Array.from({ length: HISTORY_SLOTS }, () => new PreviousSamples(info.signalCount)),
+      samples: new Array<PreviousSamples | undefined>(HISTORY_SLOTS).fill(undefined),
       last: -1,
       spare: new PreviousSamples(info.signalCount),
     };
@@ -284,12 +284,12 @@ export class DecodeJsonlWriter {
    * from its text in one move: most signals of a frame keep their value (71 % of the text in the Kona
    * log), and a native copy is far cheaper than writing key and value again.
    */
-  private putSignals(buf: Buffer, bodyStart: number, text: MessageText, slot: number, samples: SampleBatch, first: number, end: number): number {
+  private putSignals(buf: Uint8Array, bodyStart: number, text: MessageText, slot: number, samples: SampleBatch, first: number, end: number): number {
     const { keys, kinds, hasLabels, decoder } = this;
     const { signal: sampleSignal, value: sampleValue, wide } = samples;
     const last = text.last;
     const next = text.spare;
-    const previous = last >= 0 ? text.samples[last] : next; // without a last record, copyFrom is -1: never read
+    const previous = last >= 0 ? text.samples[last]! : next; // without a last record, copyFrom is -1: never read
     // The last record's body, or -1 when there is none or it was handed on (nothing to copy).
     const copyFrom = last >= 0 ? text.bodyAt[last] : -1;
     const count = end - first;
@@ -350,7 +350,7 @@ export class DecodeJsonlWriter {
     }
     next.offset[count] = pos - bodyStart;
     next.count = count;
-    text.spare = text.samples[slot];
+    text.spare = text.samples[slot] ?? new PreviousSamples(next.signal.length);
     text.samples[slot] = next;
     this.signalsEnd = pos;
     return labels;
