@@ -179,10 +179,15 @@ export class DecodeJsonlWriter {
   ) {
     const signals = decoder.signals;
     this.keys = new Array<Uint8Array>(signals.length); // filled by textOf, message by message
-    this.kinds = Uint8Array.from(signals, (s) =>
-      s.wide ? (s.signal.signed ? ValueKind.WideSigned : ValueKind.WideUnsigned) : s.integerValued ? ValueKind.Int : ValueKind.Float,
-    );
-    this.hasLabels = Uint8Array.from(signals, (s) => (s.labels && s.labels.size > 0 ? 1 : 0));
+    // Plain loops: Uint8Array.from with a mapping function is several times slower, and this runs
+    // interpreted over every signal of the DBC files at each start.
+    this.kinds = new Uint8Array(signals.length);
+    this.hasLabels = new Uint8Array(signals.length);
+    for (let i = 0; i < signals.length; i++) {
+      const s = signals[i];
+      this.kinds[i] = s.wide ? (s.signal.signed ? ValueKind.WideSigned : ValueKind.WideUnsigned) : s.integerValued ? ValueKind.Int : ValueKind.Float;
+      this.hasLabels[i] = s.labels && s.labels.size > 0 ? 1 : 0;
+    }
     this.messageText = new Array<MessageText | undefined>(decoder.messages.length);
   }
 
