@@ -6,7 +6,6 @@
  */
 import { fstatSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { isatty } from 'node:tty';
 
 export class ByteSink {
   /** The reader went away. */
@@ -60,7 +59,8 @@ function syncFd(stream: Writable): number | undefined {
   if (fd === undefined) return undefined;
   try {
     const stat = fstatSync(fd);
-    return stat.isFile() || (stat.isCharacterDevice() && !isatty(fd)) ? fd : undefined;
+    // isTTY, not tty.isatty(): node:tty loads node's net module, several ms of a short command's start.
+    return stat.isFile() || (stat.isCharacterDevice() && !(stream as { isTTY?: boolean }).isTTY) ? fd : undefined;
   } catch {
     return undefined;
   }

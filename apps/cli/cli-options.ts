@@ -12,8 +12,13 @@ export interface CliIo {
   stderr: Writable;
 }
 
+/** Where a command writes text: a stream, or the direct writer of stderr-text.ts. */
+export interface TextOut {
+  write(text: string): unknown;
+}
+
 /** The parsed options, or the exit code when the command is done (help shown, or a usage error). */
-export function parseCommandLine<T>(command: string, usage: string, parse: () => T | 'help', io: CliIo): { options: T } | { exitCode: number } {
+export function parseCommandLine<T>(command: string, usage: string, parse: () => T | 'help', io: { stdout: TextOut; stderr: TextOut }): { options: T } | { exitCode: number } {
   try {
     const parsed = parse();
     if (parsed === 'help') {

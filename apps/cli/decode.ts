@@ -12,7 +12,8 @@ import { DbcError, formatWarning, loadDbcFile, type DbcDatabase } from '../../ag
 import { defaultCacheDir } from '../../agent/decode/dbc-cache.js';
 import { Decoder, type DecoderBinding } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
-import { parseCommandLine, UsageError } from './cli-options.js';
+import { parseCommandLine, UsageError, type TextOut } from './cli-options.js';
+import { stderrText } from './stderr-text.js';
 import { AsciiBuffer } from './ascii-buffer.js';
 import { ByteSink } from './byte-sink.js';
 import { DecodeJsonlWriter } from './decode-jsonl.js';
@@ -39,8 +40,19 @@ options:
 export interface DecodeIo {
   stdin: Readable;
   stdout: Writable;
-  stderr: Writable;
+  stderr: TextOut;
 }
+
+/** The process's streams, each made only when used; stderr without process.stderr (stderr-text.ts). */
+const processIo: DecodeIo = {
+  get stdin() {
+    return process.stdin;
+  },
+  get stdout() {
+    return process.stdout;
+  },
+  stderr: stderrText,
+};
 
 /** Input that cannot be used: missing or unreadable log (exit 1; unusable DBC files throw DbcError). */
 class InputError extends Error {}
@@ -81,7 +93,7 @@ function parseOptions(argv: string[]): Options | 'help' {
 }
 
 /** Loads each DBC once (a file may be bound to several buses); prints its warnings. */
-function loadBindings(options: Options, stderr: Writable): DecoderBinding[] {
+function loadBindings(options: Options, stderr: TextOut): DecoderBinding[] {
   const loaded = new Map<string, DbcDatabase>();
   const load = (file: string): DbcDatabase => {
     let db = loaded.get(file);
@@ -139,7 +151,7 @@ async function* readChunks(fd: number): AsyncGenerator<Uint8Array> {
 }
 
 /** Runs `roadlink decode`; resolves to the process exit code. */
-export async function runDecode(argv: string[], io: DecodeIo = process): Promise<number> {
+export async function runDecode(argv: string[], io: DecodeIo = processIo): Promise<number> {
   const { stdout, stderr } = io;
   const parsed = parseCommandLine('decode', usage, () => parseOptions(argv), io);
   if ('exitCode' in parsed) return parsed.exitCode;
