@@ -3,9 +3,34 @@
  * the bytes are written to its file descriptor at once (fs.writeSync), so the caller may reuse its
  * buffer; any other stream gets a copy through write(), with backpressure (`drained`). A reader
  * that goes away (EPIPE, `| head`) closes the sink: later bytes are dropped.
+ *
+ * Also stderrText: a command's messages written to file descriptor 2 at once, without
+ * process.stderr. Creating that stream costs 4-8 ms of a command's start (for a pipe, node loads
+ * its net module), which a short command such as `roadlink decode` feels. The writes block, as
+ * node's own stderr does on Linux for files, pipes and terminals.
  */
 import { fstatSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { TextOut } from './cli-options.js';
+
+/** Writes all of `bytes` to `fd`, blocking; false when the reader went away (EPIPE). */
+function writeAllSync(fd: number, bytes: Uint8Array): boolean {
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    return false;
+  }
+}
+
+/** Text to this process's stderr (fd 2); lost when the reader went away, as with a closed stream. */
+export const stderrText: TextOut = {
+  write(text: string): boolean {
+    writeAllSync(2, Buffer.from(text));
+    return true;
+  },
+};
 
 export class ByteSink {
   /** The reader went away. */
@@ -24,12 +49,12 @@ export class ByteSink {
   /** Writes `bytes`; the caller may overwrite them as soon as this returns. */
   write(bytes: Uint8Array): void {
     if (this.closed) return;
+    if (this.fd !== undefined) {
+      if (!writeAllSync(this.fd, bytes)) this.closed = true;
+      return;
+    }
     try {
-      if (this.fd !== undefined) {
-        for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done, bytes.length - done);
-      } else if (!this.stream.write(Buffer.from(bytes))) {
-        this.mustDrain = true;
-      }
+      if (!this.stream.write(Buffer.from(bytes))) this.mustDrain = true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
       this.closed = true;

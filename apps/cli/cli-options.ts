@@ -12,7 +12,7 @@ export interface CliIo {
   stderr: Writable;
 }
 
-/** Where a command writes text: a stream, or the direct writer of stderr-text.ts. */
+/** Where a command writes text: a stream, or byte-sink.ts's stderrText. */
 export interface TextOut {
   write(text: string): unknown;
 }

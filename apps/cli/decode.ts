@@ -13,9 +13,8 @@ import { defaultCacheDir } from '../../agent/decode/dbc-cache.js';
 import { Decoder, type DecoderBinding } from '../../agent/decode/decoder.js';
 import { createSampleBatch } from '../../agent/decode/sample-batch.js';
 import { parseCommandLine, UsageError, type TextOut } from './cli-options.js';
-import { stderrText } from './stderr-text.js';
 import { AsciiBuffer } from './ascii-buffer.js';
-import { ByteSink } from './byte-sink.js';
+import { ByteSink, stderrText } from './byte-sink.js';
 import { DecodeJsonlWriter } from './decode-jsonl.js';
 
 export const usage = `usage: roadlink decode --dbc FILE [--dbc FILE ...] [--bus NAME=FILE ...] [LOG | -]
@@ -43,7 +42,7 @@ export interface DecodeIo {
   stderr: TextOut;
 }
 
-/** The process's streams, each made only when used; stderr without process.stderr (stderr-text.ts). */
+/** The process's streams, each made only when used; stderr without process.stderr (byte-sink.ts). */
 const processIo: DecodeIo = {
   get stdin() {
     return process.stdin;
