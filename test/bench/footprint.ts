@@ -215,7 +215,9 @@ function launcherSettings(launcher: string): string {
   delete env.ROADLINK_NODE_FLAGS;
   delete env.MALLOC_ARENA_MAX;
   const [, ...words] = execFileSync(launcher, ['run'], { env: { ...env, ROADLINK_EXEC_PREFIX: 'echo' }, encoding: 'utf8' }).trim().split(' ');
-  const flags = words.slice(0, words.findIndex((w) => w.endsWith('main.js')));
+  const mainAt = words.findIndex((w) => w.endsWith('main.js'));
+  if (mainAt < 0) throw new Error(`footprint bench: the launcher would not run main.js: ${words.join(' ')}`);
+  const flags = words.slice(0, mainAt);
   const exported = [...readFileSync(LAUNCHER, 'utf8').matchAll(/^\s*export (\w+)="\$\{\1:-([^}]*)\}"$/gm)].map((m) => `${m[1]}=${m[2]}`);
   return `${flags.join(' ')}, ${exported.length > 0 ? exported.join(' ') : 'no environment'}`;
 }
