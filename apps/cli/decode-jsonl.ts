@@ -162,7 +162,7 @@ export class DecodeJsonlWriter {
   private readonly messageText: (MessageText | undefined)[];
   private readonly labelJson = new Map<string, Uint8Array>();
   private readonly floatTexts = new FloatTexts();
-  private readonly times = new TimeTexts();
+  private readonly recordStarts = new RecordStarts();
   /** `","bus":"can0"` per bus index of the FrameBatch last seen. */
   private busText: Uint8Array[] = [];
   private busNamesSeen: string[] | undefined;
@@ -242,8 +242,7 @@ export class DecodeJsonlWriter {
       if (out.pos + room > out.buf.length) this.keepBodies();
       out.reserve(room);
       const buf = out.buf;
-      let pos = putBytes(buf, out.pos, RECORD_START);
-      pos = this.times.put(buf, pos, frames.timeUs[i]);
+      let pos = this.recordStarts.put(buf, out.pos, frames.timeUs[i]);
       pos = putBytes(buf, pos, bus);
       if (idDigits[i] === text.idDigits) {
         pos = putBytes(buf, pos, text.head);
@@ -409,7 +408,6 @@ export class DecodeJsonlWriter {
   }
 }
 
-const RECORD_START = asciiBytes('{"t":"');
 const SHORT_KEY = asciiBytes(',"short":');
 const LABELS_START = asciiBytes(',"lbl":{');
 
@@ -423,26 +421,25 @@ function growCopy(a: Uint32Array): Uint32Array<ArrayBuffer> {
 }
 
 /**
- * Record times: seconds with 6 decimals from integer microseconds (as candump writes them). A log's
- * consecutive frames nearly always share their second (all but 132 of the bench log's 206k records):
- * its digits are written once and copied.
+ * Record starts: `{"t":"` and the time, seconds with 6 decimals from integer microseconds (as candump
+ * writes them). A log's consecutive frames nearly always share their second (all but 132 of the
+ * bench log's 206k records): the start up to the decimals is built once per second and copied.
  */
-class TimeTexts {
-  private seconds = -1;
-  /** `<seconds>.` of the last time written. */
-  private secondsText: Uint8Array = new Uint8Array(0);
+class RecordStarts {
+  /** The second of `text`, negative (-seconds - 1) for a time before the epoch. */
+  private second = NaN;
+  /** `{"t":"<seconds>.` of the last record written. */
+  private text: Uint8Array = new Uint8Array(0);
 
   put(buf: Uint8Array, pos: number, timeUs: number): number {
-    if (timeUs < 0) {
-      buf[pos++] = 45; // '-'
-      timeUs = -timeUs;
+    const magnitude = Math.abs(timeUs);
+    const seconds = Math.floor(magnitude / 1e6);
+    const second = timeUs < 0 ? -seconds - 1 : seconds;
+    if (second !== this.second) {
+      this.second = second;
+      this.text = asciiBytes(`{"t":"${timeUs < 0 ? '-' : ''}${seconds}.`);
     }
-    const seconds = Math.floor(timeUs / 1e6);
-    if (seconds !== this.seconds) {
-      this.seconds = seconds;
-      this.secondsText = asciiBytes(`${seconds}.`);
-    }
-    pos = putBytes(buf, pos, this.secondsText);
-    return putUintPadded(buf, pos, timeUs - seconds * 1e6, 6);
+    pos = putBytes(buf, pos, this.text);
+    return putUintPadded(buf, pos, magnitude - seconds * 1e6, 6);
   }
 }

@@ -25,7 +25,7 @@ chmodSync(join(bundle, 'runtime', 'bin', 'node'), 0o755);
 afterAll(() => rmSync(bundle, { recursive: true, force: true }));
 
 /** What the bundled node was started with: its environment line, then its arguments. */
-function launch(program: string, args: string[], env: Record<string, string | undefined> = {}): string[] {
+function launch(program: string, args: string[], env: Record<string, string> = {}): string[] {
   const environment = { ...process.env, ...env };
   if (!('ROADLINK_NODE_FLAGS' in env)) delete environment.ROADLINK_NODE_FLAGS;
   if (!('MALLOC_ARENA_MAX' in env)) delete environment.MALLOC_ARENA_MAX;
