@@ -1,7 +1,13 @@
 /**
  * Group commit for ingest: received uploads wait in a queue; one loop writes everything queued in
- * one transaction (BackendStore.applyUploads), then acknowledges each (PUBACK) in arrival order. A
- * message is never acked before its data is committed.
+ * one transaction (BackendStore.applyUploads), then acknowledges each (PUBACK), in arrival order on
+ * each connection. A message is never acked before its data is committed.
+ *
+ * Checkins go first: ahead of the batch they came in, and ahead of a message waiting for its signal
+ * table. They carry the tables the other messages need, and they come on a connection of their own,
+ * so taking them early keeps each connection's PUBACK order. Without this, data that overtook its
+ * vehicle's first Checkin (two connections, no order between them) held that Checkin behind it for
+ * the whole wait, then was stored under signal ids.
  *
  * Failures:
  * - database unavailable (transient error): nothing is acked, the same batch is retried with
@@ -91,7 +97,7 @@ export class CommitLoop {
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.stopped) {
       const batch = this.queue.splice(0, this.options.maxBatch ?? 500);
-      await this.commit(batch);
+      await this.commit([...takeCheckins(batch), ...batch]);
     }
   }
 
@@ -123,7 +129,7 @@ export class CommitLoop {
         if (err instanceof SignalTableMissingError) {
           const waitMs = this.options.signalTableWaitMs ?? 10_000;
           if (Date.now() - p.receivedMs < waitMs) {
-            await sleep(200);
+            if (!(await this.commitQueuedCheckins())) await sleep(200);
             continue;
           }
           this.options.log('warn', `ingest: ${err.message}; storing its samples under signal ids`);
@@ -134,6 +140,13 @@ export class CommitLoop {
         return;
       }
     }
+  }
+
+  /** Commits the Checkins queued meanwhile, the table a waiting message needs may be among them; whether there were any. */
+  private async commitQueuedCheckins(): Promise<boolean> {
+    const checkins = takeCheckins(this.queue);
+    if (checkins.length > 0) await this.commit(checkins);
+    return checkins.length > 0;
   }
 
   private async commitAccepting(p: PendingUpload): Promise<void> {
@@ -166,4 +179,16 @@ export class CommitLoop {
     this.options.onRefused?.(p.upload, reason);
     p.ack();
   }
+}
+
+/** Removes the checkins from `uploads` (in place) and returns them, both in their order. */
+function takeCheckins(uploads: PendingUpload[]): PendingUpload[] {
+  const checkins: PendingUpload[] = [];
+  let kept = 0;
+  for (const p of uploads) {
+    if (p.upload.kind === 'checkin') checkins.push(p);
+    else uploads[kept++] = p;
+  }
+  uploads.length = kept;
+  return checkins;
 }
