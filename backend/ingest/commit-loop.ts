@@ -15,7 +15,10 @@
  * - a batch refused for its content: each message is retried alone, so one bad message does not
  *   hold the others; one refused alone is counted ("refused-by-store"), logged and acked;
  * - samples of a signal table not stored yet (their Checkin is on its way on another connection):
- *   retried for up to `signalTableWaitMs`, then stored under signal ids ("#<id>") and counted.
+ *   retried for up to `signalTableWaitMs`, then stored under signal ids ("#<id>") and counted. The
+ *   loop waits once per vehicle and table: until a Checkin of that vehicle comes, its next samples
+ *   of that table are stored under ids at once (else one vehicle without a Checkin would hold the
+ *   whole loop, `signalTableWaitMs` per message).
  */
 import { Backoff, type BackoffOptions } from '../../wire/backoff.js';
 import type { Logger } from '../../wire/log.js';
@@ -65,6 +68,8 @@ export class CommitLoop {
   private running: Promise<void> | undefined;
   private readonly backoff: Backoff;
   private stopped = false;
+  /** Per VIN, the signal tables its samples waited for in vain (forgotten when a Checkin of it is committed). */
+  private readonly tablesGivenUp = new Map<string, Set<number>>();
   readonly stats: CommitStats = { committedMessages: 0, batches: 0, samplesWritten: 0, duplicateSeqs: 0, unknownSignalSamples: 0, databaseRetries: 0, refused: 0 };
 
   constructor(private readonly options: CommitLoopOptions) {
@@ -126,13 +131,18 @@ export class CommitLoop {
           return;
         }
         const [p] = batch;
-        if (err instanceof SignalTableMissingError) {
-          const waitMs = this.options.signalTableWaitMs ?? 10_000;
-          if (Date.now() - p.receivedMs < waitMs) {
-            if (!(await this.commitQueuedCheckins())) await sleep(200);
-            continue;
+        if (err instanceof SignalTableMissingError && p.upload.kind === 'samples') {
+          const { vin, signalTable } = p.upload;
+          const givenUp = this.tablesGivenUp.get(vin);
+          if (!givenUp?.has(signalTable)) {
+            if (Date.now() - p.receivedMs < (this.options.signalTableWaitMs ?? 10_000)) {
+              if (!(await this.commitQueuedCheckins())) await sleep(200);
+              continue;
+            }
+            this.options.log('warn', `ingest: ${err.message}; storing its samples under signal ids until a Checkin of ${vin} comes`);
+            if (givenUp) givenUp.add(signalTable);
+            else this.tablesGivenUp.set(vin, new Set([signalTable]));
           }
-          this.options.log('warn', `ingest: ${err.message}; storing its samples under signal ids`);
           await this.commitAccepting(p);
           return;
         }
@@ -167,6 +177,7 @@ export class CommitLoop {
   private settle(p: PendingUpload, outcome: UploadOutcome): void {
     if (outcome.rejected) return this.refuse(p, outcome.rejected);
     this.stats.committedMessages++;
+    if (p.upload.kind === 'checkin') this.tablesGivenUp.delete(p.upload.vin);
     if (p.upload.kind === 'samples') this.stats.samplesWritten += outcome.written;
     this.stats.duplicateSeqs += outcome.duplicates;
     this.stats.unknownSignalSamples += outcome.unknownSignals;

@@ -67,6 +67,23 @@ describe('ingest commit loop', () => {
     expect((await store.signals(VIN)).map((s) => s.name)).toEqual(['Vehicle.Speed']);
   });
 
+  it('waits for a vehicle\'s missing signal table once, not for each of its messages', async () => {
+    const { commits, acked, push, store } = await loop();
+    // Received a whole wait ago: stored under ids at once.
+    commits.push({ upload: speedSamples(1, 5), receivedMs: Date.now() - SIGNAL_TABLE_WAIT_MS, ack: () => acked.push('waited') });
+    await waitFor(() => acked.length === 1, 'the samples that waited', 5_000);
+    push('next', speedSamples(6, 5)); // waiting again would take the whole SIGNAL_TABLE_WAIT_MS
+    await waitFor(() => acked.length === 2, 'the next samples, without a second wait', 5_000);
+    expect(commits.stats.unknownSignalSamples).toBe(10);
+
+    push('checkin', checkin());
+    push('after the checkin', speedSamples(11, 5));
+    await waitFor(() => acked.length === 4, 'the checkin and the samples after it', 5_000);
+    await commits.stop();
+    expect(commits.stats.unknownSignalSamples).toBe(10);
+    expect((await store.signals(VIN)).map((s) => s.name)).toEqual(['#1', 'Vehicle.Speed']);
+  });
+
   it('still stores samples under signal ids when their Checkin never comes', async () => {
     const { commits, acked, push, store } = await loop(300);
     push('samples', speedSamples(1, 5));
