@@ -22,7 +22,7 @@
  */
 import { Backoff, type BackoffOptions } from '../../wire/backoff.js';
 import type { Logger } from '../../wire/log.js';
-import type { Upload, UploadOutcome } from '../db/uploads.js';
+import type { SamplesUpload, Upload, UploadOutcome } from '../db/uploads.js';
 import { SignalTableMissingError } from '../db/upload-writer.js';
 
 /** The store as the loop needs it. */
@@ -132,17 +132,7 @@ export class CommitLoop {
         }
         const [p] = batch;
         if (err instanceof SignalTableMissingError && p.upload.kind === 'samples') {
-          const { vin, signalTable } = p.upload;
-          const givenUp = this.tablesGivenUp.get(vin);
-          if (!givenUp?.has(signalTable)) {
-            if (Date.now() - p.receivedMs < (this.options.signalTableWaitMs ?? 10_000)) {
-              if (!(await this.commitQueuedCheckins())) await sleep(200);
-              continue;
-            }
-            this.options.log('warn', `ingest: ${err.message}; storing its samples under signal ids until a Checkin of ${vin} comes`);
-            if (givenUp) givenUp.add(signalTable);
-            else this.tablesGivenUp.set(vin, new Set([signalTable]));
-          }
+          if (await this.stillWaitingForTable(p.upload, p.receivedMs, err)) continue;
           await this.commitAccepting(p);
           return;
         }
@@ -150,6 +140,23 @@ export class CommitLoop {
         return;
       }
     }
+  }
+
+  /**
+   * For samples whose signal table is missing: true while they are within their wait (the Checkins
+   * queued meanwhile committed, or a short sleep); false once it is over, or when it was already
+   * spent on this vehicle's table.
+   */
+  private async stillWaitingForTable(upload: SamplesUpload, receivedMs: number, err: Error): Promise<boolean> {
+    const givenUp = this.tablesGivenUp.get(upload.vin) ?? new Set<number>();
+    if (givenUp.has(upload.signalTable)) return false;
+    if (Date.now() - receivedMs < (this.options.signalTableWaitMs ?? 10_000)) {
+      if (!(await this.commitQueuedCheckins())) await sleep(200);
+      return true;
+    }
+    this.options.log('warn', `ingest: ${err.message}; storing its samples under signal ids until a Checkin of ${upload.vin} comes`);
+    this.tablesGivenUp.set(upload.vin, givenUp.add(upload.signalTable));
+    return false;
   }
 
   /** Commits the Checkins queued meanwhile, the table a waiting message needs may be among them; whether there were any. */
