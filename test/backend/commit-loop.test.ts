@@ -1,7 +1,8 @@
 /**
  * The ingest commit loop against a real SQLite store: samples that arrive before their vehicle's
  * Checkin (the two come on different connections) are stored under their signals' names as soon as
- * the Checkin is there, not after the whole signal-table wait.
+ * the Checkin is there, not after the whole signal-table wait; a vehicle whose Checkin is missing
+ * costs one wait, not one per message.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
