@@ -22,7 +22,8 @@ export class RemoteActionsPanel {
         : el('div', { class: 'buttons' }, commands.map((name) => el('button', { type: 'button', 'data-action': name, onclick: () => this.send(vehicle, name, generation) }, name.replaceAll('_', ' ')))),
       this.log);
     const recent = await this.api.get(`${vehicle._links.remote.href}?limit=5`);
-    if (generation === this.generation) for (const action of recent._embedded.actions.reverse()) this.show(action);
+    // Newest first, below any row already there: those are actions sent while the list was on its way.
+    if (generation === this.generation) for (const action of recent._embedded.actions) this.show(action, 'append');
   }
 
   async send(vehicle, name, generation) {
@@ -46,12 +47,15 @@ export class RemoteActionsPanel {
     }
   }
 
-  /** Adds or updates the action's row: its name, state (and the states it went through), reason. */
-  show(action) {
+  /**
+   * Adds or updates the action's row: its name, state (and the states it went through), reason. A
+   * new row goes on top ('prepend'), or at the bottom ('append') for an older action.
+   */
+  show(action, place = 'prepend') {
     let row = this.log.querySelector(`li[data-id="${CSS.escape(action.id)}"]`);
     if (!row) {
       row = el('li', { 'data-id': action.id, 'data-states': '' });
-      this.log.prepend(row);
+      this.log[place](row);
     }
     const states = row.dataset.states ? row.dataset.states.split(' ') : [];
     if (states.at(-1) !== action.state) states.push(action.state);

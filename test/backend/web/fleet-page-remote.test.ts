@@ -3,7 +3,8 @@
  * runs: ingest, Web API, remote actions, monitor rules) with the page attached, a real mosquitto, and
  * a simulated vehicle on it (the agent's uplink, command processor over the simulated body ECU, rules
  * updater). door_lock clicked on the page ends SUCCEEDED on the page; a circle drawn on the map
- * becomes a monitor the vehicle accepts. A screenshot is kept in test-artifacts/.
+ * becomes a monitor the vehicle accepts; an action clicked while the list of recent ones is on its way
+ * stays on top of it. A screenshot is kept in test-artifacts/.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,4 +93,33 @@ describe('the fleet page on roadlink backend, with a vehicle answering', () => {
     await keepScreenshot(page, 'fleet-page');
     await page.context().close();
   }, 90_000);
+
+  it('keeps an action clicked before the list of recent actions arrived on top of that list', async () => {
+    const older = await fetch(`${backend.url}/vehicles/${SIMULATED_VIN}/remote`, {
+      method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'door_lock' }),
+    });
+    expect(older.status).toBe(202);
+    const olderId = ((await older.json()) as { id: string }).id;
+
+    const { page, problems } = await openWatchedPage(browser);
+    let releaseRecent!: () => void;
+    const recentHeld = new Promise<void>((resolve) => (releaseRecent = resolve));
+    await page.route(/\/remote\?limit=5$/, async (route) => {
+      await recentHeld;
+      await route.continue();
+    });
+    await page.goto(`${backend.url}/fleet/#key=${adminKey}`);
+    await page.click('button[data-action=door_lock]', { timeout: 15_000 });
+    const rows = page.locator('[data-testid=actions] li');
+    await expect.poll(() => rows.first().getAttribute('data-states'), { timeout: 10_000 }).toMatch(/^PENDING/);
+
+    releaseRecent();
+    await expect.poll(() => page.locator(`[data-testid=actions] li[data-id="${olderId}"]`).count(), { timeout: 10_000 }).toBe(1);
+    expect(await rows.first().getAttribute('data-states')).toMatch(/^PENDING/);
+    expect(await rows.first().getAttribute('data-id')).not.toBe(olderId);
+    expect(await rows.nth(1).getAttribute('data-id')).toBe(olderId);
+
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }, 60_000);
 });
