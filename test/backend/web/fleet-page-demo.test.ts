@@ -48,8 +48,13 @@ describe('the fleet page on the demo', () => {
     const collision = page.locator('[data-testid=timeline] li.collision');
     await expect.poll(() => collision.count(), { timeout: 20_000 }).toBeGreaterThan(0);
 
+    // The demo's own door_lock may already be listed: wait for the new row, which goes on top.
+    const rows = page.locator('[data-testid=actions] li');
+    await page.locator('[data-testid=actions]').waitFor();
+    const before = await rows.count();
     await page.click('button[data-action=door_lock]');
-    const row = page.locator('[data-testid=actions] li').first();
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(before + 1);
+    const row = rows.first();
     await expect.poll(() => row.locator('[data-testid=action-state]').textContent(), { timeout: 30_000 }).toBe('SUCCEEDED');
     expect((await row.getAttribute('data-states'))!.split(' ')[0]).toBe('PENDING');
 
