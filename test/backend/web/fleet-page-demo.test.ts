@@ -48,13 +48,11 @@ describe('the fleet page on the demo', () => {
     const collision = page.locator('[data-testid=timeline] li.collision');
     await expect.poll(() => collision.count(), { timeout: 20_000 }).toBeGreaterThan(0);
 
-    // The demo's own door_lock may already be listed: wait for the new row, which goes on top.
-    const rows = page.locator('[data-testid=actions] li');
-    await page.locator('[data-testid=actions]').waitFor();
-    const before = await rows.count();
+    // The demo's own door_lock may be listed too: follow the clicked action's row by its id.
+    const posted = page.waitForResponse((r) => r.request().method() === 'POST' && /\/remote$/.test(r.url()));
     await page.click('button[data-action=door_lock]');
-    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(before + 1);
-    const row = rows.first();
+    const { id } = (await (await posted).json()) as { id: string };
+    const row = page.locator(`[data-testid=actions] li[data-id="${id}"]`);
     await expect.poll(() => row.locator('[data-testid=action-state]').textContent(), { timeout: 30_000 }).toBe('SUCCEEDED');
     expect((await row.getAttribute('data-states'))!.split(' ')[0]).toBe('PENDING');
 
